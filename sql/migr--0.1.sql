@@ -1,0 +1,214 @@
+/* sql/migr--0.1.sql: catalog tables and SQL functions of migr 0.1 */
+
+\echo Use "CREATE EXTENSION migr" to load this file. \quit
+
+/*
+ * The catalog lives in its own schema.  Only the extension owner may touch it
+ * directly; everyone else goes through the functions below, which write the
+ * catalog as the extension owner and run migration scripts as the caller.
+ */
+CREATE SCHEMA migr;
+REVOKE ALL ON SCHEMA migr FROM PUBLIC;
+
+-- Registration order: ties in every plan are broken by it.
+CREATE SEQUENCE migr.revision_seq;
+
+CREATE TABLE migr.revisions (
+    id            text COLLATE "C" PRIMARY KEY
+                  CHECK (id OPERATOR(pg_catalog.~) '^[A-Za-z0-9_]{1,64}$'),
+    down_revision text[] NOT NULL DEFAULT '{}',
+    message       text NOT NULL,
+    upgrade       text NOT NULL,
+    downgrade     text,
+    checksum      text NOT NULL,
+    seq           bigint NOT NULL UNIQUE
+                  DEFAULT pg_catalog.nextval('migr.revision_seq'),
+    is_head       boolean NOT NULL DEFAULT true,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by    name NOT NULL
+);
+COMMENT ON TABLE migr.revisions IS 'Every registered migration: its scripts, parents and checksum.';
+COMMENT ON COLUMN migr.revisions.is_head IS 'True while no revision names this one as a parent.';
+COMMENT ON COLUMN migr.revisions.checksum IS 'SHA-256 of the upgrade and downgrade scripts.';
+-- The graph's heads, found without scanning the history.
+CREATE INDEX revisions_heads ON migr.revisions (seq) WHERE is_head;
+-- Children of a revision: down_revision @> ARRAY[parent].
+CREATE INDEX revisions_children ON migr.revisions USING gin (down_revision);
+
+CREATE TABLE migr.applied (
+    revision   text COLLATE "C" PRIMARY KEY REFERENCES migr.revisions (id),
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL,
+    applied_by name NOT NULL,
+    stamped    boolean NOT NULL
+);
+COMMENT ON TABLE migr.applied IS 'One row per revision whose changes are in the database.';
+COMMENT ON COLUMN migr.applied.checksum IS 'Checksum of the scripts as they were when they ran.';
+COMMENT ON COLUMN migr.applied.stamped IS 'True when migr_stamp marked it without running its script.';
+
+CREATE TABLE migr.version (
+    revision text COLLATE "C" PRIMARY KEY REFERENCES migr.applied (revision)
+);
+COMMENT ON TABLE migr.version IS 'One row per applied head (Alembic''s version table); no rows means base.';
+
+CREATE SEQUENCE migr.run_seq;
+CREATE SEQUENCE migr.log_seq;
+
+CREATE TABLE migr.log (
+    id                bigint PRIMARY KEY
+                      DEFAULT pg_catalog.nextval('migr.log_seq'),
+    run_id            bigint NOT NULL,
+    operation         text NOT NULL
+                      CHECK (operation IN ('upgrade', 'downgrade', 'stamp')),
+    revision          text COLLATE "C" NOT NULL,
+    direction         text NOT NULL CHECK (direction IN ('up', 'down')),
+    target            text NOT NULL,
+    checksum          text,
+    session_user_name name NOT NULL,
+    current_user_name name NOT NULL,
+    application_name  text,
+    client_addr       inet,
+    started_at        timestamptz NOT NULL,
+    duration          interval NOT NULL,
+    wal_lsn           pg_lsn NOT NULL,
+    xid               xid8 NOT NULL
+);
+COMMENT ON TABLE migr.log IS 'One row per step of every upgrade, downgrade and stamp (append-only).';
+COMMENT ON COLUMN migr.log.run_id IS 'Steps of one migr call share a run_id.';
+COMMENT ON COLUMN migr.log.wal_lsn IS 'WAL insert position just before the step ran.';
+CREATE INDEX log_revision ON migr.log (revision);
+
+/*
+ * Bumped by every operation that changes the catalog: under REPEATABLE READ
+ * a caller whose snapshot predates another deploy fails with a serialization
+ * error here instead of replaying migrations that already ran.
+ */
+CREATE TABLE migr.state (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    generation bigint NOT NULL
+);
+INSERT INTO migr.state VALUES (true, 0);
+
+SELECT pg_catalog.pg_extension_config_dump('migr.revisions', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.version', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.state', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.run_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
+
+/* What migr_show() returns. */
+CREATE TYPE migr.revision_info AS (
+    revision         text,
+    down_revision    text[],
+    children         text[],
+    message          text,
+    upgrade          text,
+    downgrade        text,
+    checksum         text,
+    registered       bigint,
+    created_at       timestamptz,
+    created_by       name,
+    is_head          boolean,
+    is_current       boolean,
+    applied_at       timestamptz,
+    applied_checksum text,
+    stamped          boolean
+);
+
+/* ---------------------------------------------------------------------
+ * Registration
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr_revision(
+    message       text,
+    upgrade       text,
+    downgrade     text DEFAULT NULL,
+    revision      text DEFAULT NULL,
+    down_revision text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_revision'
+LANGUAGE C VOLATILE;
+
+/* ---------------------------------------------------------------------
+ * Running
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr_upgrade(target text DEFAULT 'head')
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_upgrade'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION migr_upgrade(target integer)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_upgrade_relative'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION migr_downgrade(target text)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_downgrade'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION migr_downgrade(target integer)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_downgrade_relative'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION migr_stamp(target text)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_stamp'
+LANGUAGE C VOLATILE STRICT;
+
+/* ---------------------------------------------------------------------
+ * Reading
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr_current()
+RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.revision
+      FROM migr.version v
+      JOIN migr.revisions r ON r.id OPERATOR(pg_catalog.=) v.revision
+     ORDER BY r.seq
+$$;
+
+CREATE FUNCTION migr_heads()
+RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.id FROM migr.revisions r WHERE r.is_head ORDER BY r.seq
+$$;
+
+CREATE FUNCTION migr_history(range text DEFAULT NULL)
+RETURNS TABLE (revision text, down_revision text[], message text,
+               is_current boolean, is_head boolean, applied_at timestamptz,
+               created_at timestamptz, created_by name)
+AS 'MODULE_PATHNAME', 'migr_history'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION migr_show(revision text)
+RETURNS migr.revision_info
+AS 'MODULE_PATHNAME', 'migr_show'
+LANGUAGE C STABLE STRICT;
+
+/*
+ * Changing anything is for roles a DBA chose: see "Letting a deploy role
+ * migrate" in README.md.  migr_show() reveals whole scripts, so it is not
+ * public either.
+ */
+REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_upgrade(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_upgrade(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_downgrade(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_downgrade(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_stamp(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_show(text) FROM PUBLIC;

@@ -1,0 +1,619 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *		Reads and writes migr's catalog tables (schema "migr").
+ *
+ * Every access runs as the extension owner with search_path set to
+ * "pg_catalog, pg_temp", the same protection a SECURITY DEFINER function
+ * with a SET clause gets: the caller needs no privilege on the tables, and
+ * no object of the caller's can capture a name used here.  Migration scripts
+ * themselves never run inside such a scope; they run as the caller.
+ *
+ * Statements are prepared once per backend (SPI_keepplan) because the
+ * runner issues several of them for every step.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xlog.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
+
+#include "migr.h"
+
+/* Prepared statements, by purpose. */
+typedef enum MigrQuery
+{
+	Q_FETCH_REVISION,
+	Q_GRAPH_HEADS,
+	Q_IS_APPLIED,
+	Q_EVER_APPLIED,
+	Q_PREFIX,
+	Q_EXISTS,
+	Q_INSERT_REVISION,
+	Q_CLEAR_HEADS,
+	Q_UPDATE_REVISION,
+	Q_REFRESH_HEADS,
+	Q_NEXT_RUN,
+	Q_BUMP_GENERATION,
+	Q_APPLIED_INSERT,
+	Q_APPLIED_DELETE,
+	Q_VERSION_DELETE,
+	Q_VERSION_INSERT,
+	Q_LOG_INSERT,
+	Q_GRAPH,
+	Q_HISTORY_ROWS,
+	Q_SHOW,
+	MIGR_NUM_QUERIES
+} MigrQuery;
+
+typedef struct MigrQueryDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[12];
+} MigrQueryDef;
+
+static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
+	[Q_FETCH_REVISION] = {
+		"SELECT id, message, upgrade, downgrade, checksum, down_revision"
+		"  FROM migr.revisions WHERE id = $1",
+		1, {TEXTOID}
+	},
+	[Q_GRAPH_HEADS] = {
+		"SELECT r.id, a.revision IS NOT NULL"
+		"  FROM migr.revisions r"
+		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		" WHERE r.is_head ORDER BY r.seq",
+		0, {InvalidOid}
+	},
+	[Q_IS_APPLIED] = {
+		"SELECT 1 FROM migr.applied WHERE revision = $1",
+		1, {TEXTOID}
+	},
+	[Q_EVER_APPLIED] = {
+		"SELECT 1 FROM migr.log WHERE revision = $1 AND direction = 'up' LIMIT 1",
+		1, {TEXTOID}
+	},
+	[Q_PREFIX] = {
+		"SELECT id FROM migr.revisions"
+		" WHERE id >= $1 AND id < $1 || '~' AND starts_with(id, $1)"
+		" ORDER BY seq",
+		1, {TEXTOID}
+	},
+	[Q_EXISTS] = {
+		"SELECT id FROM migr.revisions WHERE id = $1",
+		1, {TEXTOID}
+	},
+	[Q_INSERT_REVISION] = {
+		"INSERT INTO migr.revisions"
+		" (id, down_revision, message, upgrade, downgrade, checksum, created_by)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		7, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID}
+	},
+	[Q_CLEAR_HEADS] = {
+		"UPDATE migr.revisions SET is_head = false"
+		" WHERE id = ANY ($1) AND is_head",
+		1, {TEXTARRAYOID}
+	},
+	[Q_UPDATE_REVISION] = {
+		"UPDATE migr.revisions"
+		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
+		"       checksum = $6"
+		" WHERE id = $1",
+		6, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[Q_REFRESH_HEADS] = {
+		"UPDATE migr.revisions r"
+		"   SET is_head = NOT EXISTS (SELECT 1 FROM migr.revisions c"
+		"                              WHERE c.down_revision @> ARRAY[r.id])"
+		" WHERE r.id = ANY ($1)",
+		1, {TEXTARRAYOID}
+	},
+	[Q_NEXT_RUN] = {
+		"SELECT nextval('migr.run_seq')",
+		0, {InvalidOid}
+	},
+	[Q_BUMP_GENERATION] = {
+		"UPDATE migr.state SET generation = generation + 1",
+		0, {InvalidOid}
+	},
+	[Q_APPLIED_INSERT] = {
+		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped)"
+		" VALUES ($1, $2, $3, $4, $5)",
+		5, {TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, BOOLOID}
+	},
+	[Q_APPLIED_DELETE] = {
+		"DELETE FROM migr.applied WHERE revision = $1",
+		1, {TEXTOID}
+	},
+	[Q_VERSION_DELETE] = {
+		"DELETE FROM migr.version WHERE revision = ANY ($1)",
+		1, {TEXTARRAYOID}
+	},
+	[Q_VERSION_INSERT] = {
+		"INSERT INTO migr.version SELECT unnest($1::text[])",
+		1, {TEXTARRAYOID}
+	},
+	[Q_LOG_INSERT] = {
+		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
+		"  checksum, session_user_name, current_user_name, application_name,"
+		"  client_addr, started_at, duration, wal_lsn, xid)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, inet_client_addr(),"
+		"  $10, $11 - $10, $12, pg_current_xact_id())",
+		12, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID}
+	},
+	[Q_GRAPH] = {
+		"SELECT r.id, r.down_revision, r.seq, a.revision IS NOT NULL,"
+		"       r.downgrade IS NOT NULL"
+		"  FROM migr.revisions r"
+		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		" ORDER BY r.seq",
+		0, {InvalidOid}
+	},
+	[Q_HISTORY_ROWS] = {
+		"SELECT r.id, r.down_revision, r.message, v.revision IS NOT NULL,"
+		"       r.is_head, a.applied_at, r.created_at, r.created_by"
+		"  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
+		"  JOIN migr.revisions r ON r.id = u.id"
+		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		"  LEFT JOIN migr.version v ON v.revision = r.id"
+		" ORDER BY u.ord",
+		1, {TEXTARRAYOID}
+	},
+	[Q_SHOW] = {
+		"SELECT r.id, r.down_revision,"
+		"       ARRAY(SELECT c.id FROM migr.revisions c"
+		"              WHERE c.down_revision @> ARRAY[r.id] ORDER BY c.seq),"
+		"       r.message, r.upgrade, r.downgrade, r.checksum, r.seq,"
+		"       r.created_at, r.created_by, r.is_head, v.revision IS NOT NULL,"
+		"       a.applied_at, a.checksum, a.stamped"
+		"  FROM migr.revisions r"
+		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		"  LEFT JOIN migr.version v ON v.revision = r.id"
+		" WHERE r.id = $1",
+		1, {TEXTOID}
+	},
+};
+
+static SPIPlanPtr query_plans[MIGR_NUM_QUERIES];
+
+/*
+ * Return the OID of the role that owns the migr extension.
+ */
+static Oid
+extension_owner(void)
+{
+	Oid			ext_oid = get_extension_oid("migr", false);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(ext_oid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "could not find tuple for extension %u", ext_oid);
+	owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/*
+ * Switch to the extension owner with a safe search_path.  Must be paired
+ * with migr_owner_end(); on error, transaction (or subtransaction) abort
+ * restores both the user and the setting.
+ */
+void
+migr_owner_begin(MigrOwnerScope *scope)
+{
+	Oid			owner = extension_owner();
+
+	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
+	scope->guc_nest_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	SetUserIdAndSecContext(owner, scope->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+migr_owner_end(MigrOwnerScope *scope)
+{
+	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
+	AtEOXact_GUC(true, scope->guc_nest_level);
+}
+
+/*
+ * Record who is calling, for created_by and the log.
+ */
+void
+migr_capture_caller(MigrCaller *caller)
+{
+	caller->session_user_name = GetUserNameFromId(GetSessionUserId(), false);
+	caller->current_user_name = GetUserNameFromId(GetUserId(), false);
+}
+
+/*
+ * Run prepared statement "q" with the given arguments; check that it did
+ * what a statement of its kind does.  Must be called inside an owner scope.
+ */
+static int
+run_query(MigrQuery q, Datum *values, const char *nulls)
+{
+	int			rc;
+	int			expected;
+
+	if (query_plans[q] == NULL)
+	{
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare(query_defs[q].sql, query_defs[q].nargs,
+						   (Oid *) query_defs[q].argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 query_defs[q].sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		query_plans[q] = plan;
+	}
+
+	rc = SPI_execute_plan(query_plans[q], values, nulls, false, 0);
+
+	if (strncmp(query_defs[q].sql, "SELECT", 6) == 0)
+		expected = SPI_OK_SELECT;
+	else if (strncmp(query_defs[q].sql, "INSERT", 6) == 0)
+		expected = SPI_OK_INSERT;
+	else if (strncmp(query_defs[q].sql, "UPDATE", 6) == 0)
+		expected = SPI_OK_UPDATE;
+	else
+		expected = SPI_OK_DELETE;
+	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s for \"%s\"",
+			 SPI_result_code_string(rc), query_defs[q].sql);
+	return rc;
+}
+
+/* Text value of column "col" (1-based) of row "row" of the last result. */
+static char *
+result_text(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static bool
+result_bool(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/*
+ * Turn a text[] datum into a List of C strings, and back.
+ */
+static List *
+text_array_to_list(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false,
+					  TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
+}
+
+static Datum
+list_to_text_array(List *strings)
+{
+	int			n = list_length(strings);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, strings)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
+										   TYPALIGN_INT));
+}
+
+static Datum
+text_or_null(const char *s, char *null_flag)
+{
+	*null_flag = (s == NULL) ? 'n' : ' ';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+static Datum
+name_datum(const char *s)
+{
+	Name		n = palloc0(NAMEDATALEN);
+
+	namestrcpy(n, s);
+	return NameGetDatum(n);
+}
+
+/*
+ * Fetch one revision with its scripts; NULL if there is none with that id.
+ */
+MigrRevisionRow *
+migr_catalog_fetch_revision(const char *id)
+{
+	Datum		args[1] = {CStringGetTextDatum(id)};
+	MigrRevisionRow *row;
+	bool		isnull;
+	Datum		parents;
+
+	run_query(Q_FETCH_REVISION, args, NULL);
+	if (SPI_processed == 0)
+		return NULL;
+
+	row = palloc0(sizeof(MigrRevisionRow));
+	row->id = result_text(0, 1);
+	row->message = result_text(0, 2);
+	row->upgrade = result_text(0, 3);
+	row->downgrade = result_text(0, 4);
+	row->checksum = result_text(0, 5);
+	parents = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6,
+							&isnull);
+	row->parents = isnull ? NIL : text_array_to_list(parents);
+	return row;
+}
+
+/*
+ * The graph's heads, oldest first, found through the partial index on
+ * is_head.  *applied_flags receives a parallel list of bool (as int).
+ */
+List *
+migr_catalog_graph_heads(List **applied_flags)
+{
+	List	   *heads = NIL;
+
+	run_query(Q_GRAPH_HEADS, NULL, NULL);
+	*applied_flags = NIL;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		heads = lappend(heads, result_text(i, 1));
+		*applied_flags = lappend_int(*applied_flags, result_bool(i, 2));
+	}
+	return heads;
+}
+
+bool
+migr_catalog_is_applied(const char *id)
+{
+	Datum		args[1] = {CStringGetTextDatum(id)};
+
+	run_query(Q_IS_APPLIED, args, NULL);
+	return SPI_processed > 0;
+}
+
+/* Has this revision ever been applied or stamped (per the log)? */
+bool
+migr_catalog_was_ever_applied(const char *id)
+{
+	Datum		args[1] = {CStringGetTextDatum(id)};
+
+	run_query(Q_EVER_APPLIED, args, NULL);
+	return SPI_processed > 0;
+}
+
+/* Ids starting with "prefix", in registration order. */
+List *
+migr_catalog_prefix_matches(const char *prefix)
+{
+	Datum		args[1] = {CStringGetTextDatum(prefix)};
+	List	   *result = NIL;
+
+	run_query(Q_PREFIX, args, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, result_text(i, 1));
+	return result;
+}
+
+/* The id itself if a revision has exactly this id, else NULL. */
+char *
+migr_catalog_revision_exists(const char *id)
+{
+	Datum		args[1] = {CStringGetTextDatum(id)};
+
+	run_query(Q_EXISTS, args, NULL);
+	return SPI_processed > 0 ? result_text(0, 1) : NULL;
+}
+
+/*
+ * Store a new revision; its parents stop being heads.
+ */
+void
+migr_catalog_insert_revision(const MigrRevisionRow *row,
+							 const MigrCaller *caller)
+{
+	Datum		args[7];
+	char		nulls[7] = "       ";
+	Datum		parents = list_to_text_array(row->parents);
+
+	args[0] = CStringGetTextDatum(row->id);
+	args[1] = parents;
+	args[2] = CStringGetTextDatum(row->message);
+	args[3] = CStringGetTextDatum(row->upgrade);
+	args[4] = text_or_null(row->downgrade, &nulls[4]);
+	args[5] = CStringGetTextDatum(row->checksum);
+	args[6] = name_datum(caller->session_user_name);
+	run_query(Q_INSERT_REVISION, args, nulls);
+
+	if (row->parents != NIL)
+		run_query(Q_CLEAR_HEADS, &parents, NULL);
+}
+
+/*
+ * Replace the scripts, message and parents of a revision that never ran.
+ * Parents it no longer has may become heads again.
+ */
+void
+migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
+{
+	Datum		args[6];
+	char		nulls[6] = "      ";
+	Datum		parents = list_to_text_array(row->parents);
+	Datum		old = list_to_text_array(old_parents);
+
+	args[0] = CStringGetTextDatum(row->id);
+	args[1] = parents;
+	args[2] = CStringGetTextDatum(row->message);
+	args[3] = CStringGetTextDatum(row->upgrade);
+	args[4] = text_or_null(row->downgrade, &nulls[4]);
+	args[5] = CStringGetTextDatum(row->checksum);
+	run_query(Q_UPDATE_REVISION, args, nulls);
+
+	if (old_parents != NIL)
+		run_query(Q_REFRESH_HEADS, &old, NULL);
+	if (row->parents != NIL)
+		run_query(Q_CLEAR_HEADS, &parents, NULL);
+}
+
+/*
+ * Every revision with its parents, registration order, whether it is
+ * applied and whether it has a downgrade script, oldest first; the rows are
+ * left in SPI_tuptable for migr_graph_load().
+ */
+void
+migr_catalog_graph_rows(void)
+{
+	run_query(Q_GRAPH, NULL, NULL);
+}
+
+/*
+ * The history rows of the given revisions, in the given order, left in
+ * SPI_tuptable; the columns are those of migr_history().
+ */
+void
+migr_catalog_history_rows(List *ids)
+{
+	Datum		args[1] = {list_to_text_array(ids)};
+
+	run_query(Q_HISTORY_ROWS, args, NULL);
+}
+
+/*
+ * The migr_show() row of one revision, left in SPI_tuptable; the columns
+ * are those of migr.revision_info.
+ */
+void
+migr_catalog_show_row(const char *id)
+{
+	Datum		args[1] = {CStringGetTextDatum(id)};
+
+	run_query(Q_SHOW, args, NULL);
+}
+
+/* Convert a text[] datum to a List of C strings (for graph.c). */
+List *
+migr_text_array_to_list(Datum array)
+{
+	return text_array_to_list(array);
+}
+
+int64
+migr_catalog_next_run_id(void)
+{
+	bool		isnull;
+
+	run_query(Q_NEXT_RUN, NULL, NULL);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Mark the catalog as changed.  Under REPEATABLE READ or SERIALIZABLE this
+ * raises a serialization failure when another migr operation committed
+ * after this transaction took its snapshot.
+ */
+void
+migr_catalog_bump_generation(void)
+{
+	run_query(Q_BUMP_GENERATION, NULL, NULL);
+}
+
+/*
+ * Write what one step did: the applied row, the version rows and the log.
+ */
+void
+migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
+{
+	Datum		args[12];
+	char		nulls[12] = "            ";
+	Datum		rev = CStringGetTextDatum(rec->revision);
+
+	if (rec->version_remove != NIL)
+	{
+		args[0] = list_to_text_array(rec->version_remove);
+		run_query(Q_VERSION_DELETE, args, NULL);
+	}
+
+	if (rec->up)
+	{
+		args[0] = rev;
+		args[1] = CStringGetTextDatum(rec->checksum);
+		args[2] = TimestampTzGetDatum(rec->finished_at);
+		args[3] = name_datum(caller->current_user_name);
+		args[4] = BoolGetDatum(strcmp(rec->operation, "stamp") == 0);
+		run_query(Q_APPLIED_INSERT, args, NULL);
+	}
+	else
+	{
+		args[0] = rev;
+		run_query(Q_APPLIED_DELETE, args, NULL);
+	}
+
+	if (rec->version_add != NIL)
+	{
+		args[0] = list_to_text_array(rec->version_add);
+		run_query(Q_VERSION_INSERT, args, NULL);
+	}
+
+	args[0] = Int64GetDatum(rec->run_id);
+	args[1] = CStringGetTextDatum(rec->operation);
+	args[2] = rev;
+	args[3] = CStringGetTextDatum(rec->up ? "up" : "down");
+	args[4] = CStringGetTextDatum(rec->target);
+	args[5] = text_or_null(rec->checksum, &nulls[5]);
+	args[6] = name_datum(caller->session_user_name);
+	args[7] = name_datum(caller->current_user_name);
+	args[8] = text_or_null(application_name, &nulls[8]);
+	args[9] = TimestampTzGetDatum(rec->started_at);
+	args[10] = TimestampTzGetDatum(rec->finished_at);
+	args[11] = LSNGetDatum(rec->wal_before);
+	run_query(Q_LOG_INSERT, args, nulls);
+}

@@ -1,0 +1,194 @@
+/*-------------------------------------------------------------------------
+ *
+ * migr.h
+ *		Types and prototypes shared by the files of the migr extension.
+ *
+ * The extension is split by concern:
+ *		catalog.c	reads and writes the catalog tables (as the extension owner)
+ *		lock.c		serializes every operation that changes the catalog
+ *		script.c	parses, validates and checksums migration scripts
+ *		graph.c		the in-memory revision graph and its walks
+ *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
+ *		register.c	migr_revision()
+ *		runner.c	migr_upgrade(), migr_downgrade(), migr_stamp()
+ *		report.c	migr_history(), migr_show()
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGR_H
+#define MIGR_H
+
+#include "postgres.h"
+
+#include "access/xlogdefs.h"
+#include "nodes/bitmapset.h"
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+
+/* Longest revision id, and the shortest prefix accepted as a target. */
+#define MIGR_MAX_ID_LEN			64
+#define MIGR_MIN_PREFIX_LEN		4
+/* Length of a generated revision id, in hexadecimal digits. */
+#define MIGR_GENERATED_ID_LEN	12
+
+/* ---------------------------------------------------------------------
+ * catalog.c
+ * ---------------------------------------------------------------------
+ */
+
+/* Saved state of a switch to the extension owner; see migr_owner_begin(). */
+typedef struct MigrOwnerScope
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			guc_nest_level;
+} MigrOwnerScope;
+
+/* Who is calling: captured once per call, before any switch of user. */
+typedef struct MigrCaller
+{
+	char	   *session_user_name;
+	char	   *current_user_name;
+} MigrCaller;
+
+/* One row of migr.revisions, as far as the runner needs it. */
+typedef struct MigrRevisionRow
+{
+	char	   *id;
+	char	   *message;
+	char	   *upgrade;
+	char	   *downgrade;		/* NULL when the revision has none */
+	char	   *checksum;
+	List	   *parents;		/* list of char * */
+} MigrRevisionRow;
+
+extern void migr_owner_begin(MigrOwnerScope *scope);
+extern void migr_owner_end(MigrOwnerScope *scope);
+extern void migr_capture_caller(MigrCaller *caller);
+
+extern MigrRevisionRow *migr_catalog_fetch_revision(const char *id);
+extern List *migr_catalog_graph_heads(List **applied_flags);
+extern bool migr_catalog_is_applied(const char *id);
+extern bool migr_catalog_was_ever_applied(const char *id);
+extern List *migr_catalog_prefix_matches(const char *prefix);
+extern char *migr_catalog_revision_exists(const char *id);
+extern void migr_catalog_insert_revision(const MigrRevisionRow *row,
+										 const MigrCaller *caller);
+extern void migr_catalog_update_revision(const MigrRevisionRow *row,
+										 List *old_parents);
+extern int64 migr_catalog_next_run_id(void);
+extern void migr_catalog_graph_rows(void);
+extern void migr_catalog_history_rows(List *ids);
+extern void migr_catalog_show_row(const char *id);
+extern List *migr_text_array_to_list(Datum array);
+extern void migr_catalog_bump_generation(void);
+
+/* What one executed (or stamped) step leaves behind in the catalog. */
+typedef struct MigrStepRecord
+{
+	int64		run_id;
+	const char *operation;		/* "upgrade", "downgrade" or "stamp" */
+	const char *revision;
+	bool		up;				/* true: revision becomes applied */
+	const char *target;
+	const char *checksum;
+	TimestampTz started_at;
+	TimestampTz finished_at;
+	XLogRecPtr	wal_before;
+	List	   *version_remove; /* version rows to delete (char *) */
+	List	   *version_add;	/* version rows to insert (char *) */
+} MigrStepRecord;
+
+extern void migr_catalog_record_step(const MigrStepRecord *rec,
+									 const MigrCaller *caller);
+
+/* ---------------------------------------------------------------------
+ * lock.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_lock_acquire(const char *operation);
+
+/* ---------------------------------------------------------------------
+ * script.c
+ * ---------------------------------------------------------------------
+ */
+
+/* One statement of a script, sliced out of it by the server's parser. */
+typedef struct MigrStatement
+{
+	int			number;			/* 1-based */
+	int			line;			/* 1-based line of its first token */
+	int			location;		/* byte offset of its first token */
+	char	   *text;
+	Node	   *parsetree;		/* the raw statement node */
+} MigrStatement;
+
+extern List *migr_parse_script(const char *script, const char *revision,
+							   const char *which);
+extern char *migr_checksum(const char *upgrade, const char *downgrade);
+extern int	migr_line_of(const char *text, int offset);
+
+/* ---------------------------------------------------------------------
+ * graph.c
+ * ---------------------------------------------------------------------
+ */
+typedef struct MigrNode
+{
+	char	   *id;
+	int64		seq;			/* registration order */
+	int			nparents;
+	int		   *parents;		/* indexes into MigrGraph.nodes */
+	int			nchildren;
+	int		   *children;
+	bool		applied;
+	bool		has_downgrade;
+} MigrNode;
+
+typedef struct MigrGraph
+{
+	int			nnodes;
+	MigrNode   *nodes;			/* in registration order */
+	struct HTAB *index;			/* id -> position in nodes */
+} MigrGraph;
+
+extern MigrGraph *migr_graph_load(void);
+extern int	migr_graph_find(const MigrGraph *graph, const char *id);
+extern List *migr_graph_heads(const MigrGraph *graph);
+extern List *migr_graph_roots(const MigrGraph *graph);
+extern List *migr_graph_current(const MigrGraph *graph);
+extern Bitmapset *migr_graph_ancestors(const MigrGraph *graph, List *from);
+extern Bitmapset *migr_graph_descendants(const MigrGraph *graph, List *from);
+extern Bitmapset *migr_graph_applied(const MigrGraph *graph);
+extern List *migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
+							  bool newest_first);
+extern char *migr_graph_id_list(const MigrGraph *graph, List *nodes);
+extern bool migr_graph_reaches(const MigrGraph *graph, int from, int to);
+
+/* ---------------------------------------------------------------------
+ * runner.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_check_not_nested(void);
+
+/* ---------------------------------------------------------------------
+ * target.c
+ * ---------------------------------------------------------------------
+ */
+
+/* Which command a target is resolved for: it decides what "+N"/"-N" mean. */
+typedef enum MigrTargetUse
+{
+	MIGR_FOR_UPGRADE,
+	MIGR_FOR_DOWNGRADE,
+	MIGR_FOR_STAMP,
+	MIGR_FOR_RANGE
+} MigrTargetUse;
+
+extern List *migr_resolve_target(const MigrGraph *graph, const char *target,
+								 MigrTargetUse use);
+extern int	migr_resolve_revision(const MigrGraph *graph, const char *name);
+extern char *migr_resolve_revision_id(const char *name);
+extern bool migr_target_is_reached(const char *target);
+extern void migr_check_revision_id(const char *id);
+
+#endif							/* MIGR_H */

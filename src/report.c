@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * report.c
+ *		migr_history() and migr_show(): read-only views of the graph.
+ *
+ * Both read the catalog as the extension owner, so any role allowed to
+ * execute them can use them without privileges on the tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_history);
+PG_FUNCTION_INFO_V1(migr_show);
+
+/*
+ * The revisions a history range selects.  "a:b" is every revision that
+ * descends from a (or equals it) and is an ancestor of b (or equals it);
+ * either end may be empty (base, or the heads).  The ends are targets, so
+ * "current:", "-2:", ":+1" and "ab12:head" all work.
+ */
+static Bitmapset *
+select_range(const MigrGraph *graph, const char *range)
+{
+	const char *colon = strchr(range, ':');
+	Bitmapset  *all = NULL;
+	Bitmapset  *result;
+	char	   *lower;
+	const char *upper;
+
+	for (int i = 0; i < graph->nnodes; i++)
+		all = bms_add_member(all, i);
+
+	if (colon == NULL || strchr(colon + 1, ':') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid history range \"%s\"", range),
+				 errhint("A range is \"start:end\"; either end may be left out, as in \"current:\" or \":head\".")));
+
+	lower = pnstrdup(range, colon - range);
+	upper = colon + 1;
+	result = all;
+	if (*lower != '\0')
+	{
+		List	   *from = migr_resolve_target(graph, lower, MIGR_FOR_RANGE);
+
+		if (from != NIL)
+			result = migr_graph_descendants(graph, from);
+	}
+	if (*upper != '\0')
+	{
+		List	   *to = migr_resolve_target(graph, upper, MIGR_FOR_RANGE);
+
+		result = bms_int_members(result, migr_graph_ancestors(graph, to));
+	}
+	return result;
+}
+
+/*
+ * migr_history(range text DEFAULT NULL): the selected revisions, newest
+ * first (children before parents, later registrations before earlier).
+ */
+Datum
+migr_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	Bitmapset  *selected = NULL;
+	List	   *ids = NIL;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	graph = migr_graph_load();
+	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
+	{
+		for (int i = 0; i < graph->nnodes; i++)
+			selected = bms_add_member(selected, i);
+	}
+	else
+		selected = select_range(graph, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	foreach(lc, migr_graph_order(graph, selected, true))
+		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
+
+	if (ids != NIL)
+	{
+		migr_catalog_history_rows(ids);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[8];
+			bool		nulls[8];
+
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+							  values, nulls);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+								 values, nulls);
+		}
+	}
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_show(revision text): everything about one revision.  The argument
+ * is any target that names exactly one revision: an id, a prefix, "head",
+ * "current", "head-1" ...
+ */
+Datum
+migr_show(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	TupleDesc	result_desc;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	List	   *found;
+	HeapTuple	result;
+	Datum		values[15];
+	bool		nulls[15];
+
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "migr_show must return a composite type");
+	result_desc = BlessTupleDesc(result_desc);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	graph = migr_graph_load();
+	found = migr_resolve_target(graph, name, MIGR_FOR_RANGE);
+	if (list_length(found) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" does not name a single revision", name),
+				 found == NIL
+				 ? errdetail("It names base.")
+				 : errdetail("It names %s.", migr_graph_id_list(graph, found))));
+
+	migr_catalog_show_row(graph->nodes[linitial_int(found)].id);
+	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+					  values, nulls);
+	MemoryContextSwitchTo(fn_cxt);
+	result = heap_form_tuple(result_desc, values, nulls);
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}

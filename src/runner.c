@@ -1,0 +1,460 @@
+/*-------------------------------------------------------------------------
+ *
+ * runner.c
+ *		migr_upgrade(), migr_downgrade() and migr_stamp(): plan the steps
+ *		from the revision graph, then run them one by one.
+ *
+ * One call is one unit of work inside the caller's transaction: every step's
+ * script, its version rows and its log row commit together or not at all.
+ * The migr lock (lock.c) serializes calls, so a second deploy waits and then
+ * sees what the first one committed.  Scripts run as the caller; the
+ * catalog is written as the extension owner (catalog.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_upgrade);
+PG_FUNCTION_INFO_V1(migr_upgrade_relative);
+PG_FUNCTION_INFO_V1(migr_downgrade);
+PG_FUNCTION_INFO_V1(migr_downgrade_relative);
+PG_FUNCTION_INFO_V1(migr_stamp);
+
+typedef enum MigrOperation
+{
+	OP_UPGRADE,
+	OP_DOWNGRADE,
+	OP_STAMP
+} MigrOperation;
+
+static const char *const operation_names[] = {"upgrade", "downgrade", "stamp"};
+
+/* One step of a plan: a revision to apply (up) or to remove (down). */
+typedef struct PlanStep
+{
+	int			node;
+	bool		up;
+} PlanStep;
+
+/* Everything a running operation needs. */
+typedef struct MigrRun
+{
+	MigrOperation op;
+	const char *target;
+	MigrGraph  *graph;
+	List	   *steps;			/* of PlanStep * */
+	int64		run_id;
+	MigrCaller	caller;
+	ReturnSetInfo *rsinfo;
+	MemoryContext step_cxt;
+} MigrRun;
+
+/* Where in which script an error happened, for the error context. */
+typedef struct StatementErrorContext
+{
+	const char *revision;
+	const char *which;
+	const MigrStatement *statement;
+} StatementErrorContext;
+
+/* True while an operation runs: scripts may not start another one. */
+static bool operation_active = false;
+
+static void
+statement_error_callback(void *arg)
+{
+	StatementErrorContext *ctx = (StatementErrorContext *) arg;
+
+	errcontext("migration %s (%s), statement %d, line %d",
+			   ctx->revision, ctx->which, ctx->statement->number,
+			   ctx->statement->line);
+}
+
+/*
+ * Refuse to start an operation from inside a migration script.
+ */
+void
+migr_check_not_nested(void)
+{
+	if (operation_active)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("migr functions cannot be called from a migration script"),
+				 errhint("Register and run each migration with its own call.")));
+}
+
+static PlanStep *
+make_step(int node, bool up)
+{
+	PlanStep   *step = palloc(sizeof(PlanStep));
+
+	step->node = node;
+	step->up = up;
+	return step;
+}
+
+static List *
+steps_from(List *nodes, bool up)
+{
+	List	   *steps = NIL;
+	ListCell   *lc;
+
+	foreach(lc, nodes)
+		steps = lappend(steps, make_step(lfirst_int(lc), up));
+	return steps;
+}
+
+/*
+ * Upgrade: every ancestor of the target that is not applied yet, parents
+ * first.
+ */
+static List *
+plan_upgrade(MigrRun *run, List *targets)
+{
+	Bitmapset  *todo = migr_graph_ancestors(run->graph, targets);
+
+	todo = bms_del_members(todo, migr_graph_applied(run->graph));
+	return steps_from(migr_graph_order(run->graph, todo, false), true);
+}
+
+/*
+ * Downgrade: every applied descendant of the target, children first.  The
+ * target itself stays applied; "base" removes everything.  A target that is
+ * not applied lies above the current state, which is an error.
+ */
+static List *
+plan_downgrade(MigrRun *run, List *targets)
+{
+	MigrGraph  *graph = run->graph;
+	Bitmapset  *applied = migr_graph_applied(graph);
+	Bitmapset  *todo;
+	List	   *steps;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		MigrNode   *node = &graph->nodes[lfirst_int(lc)];
+
+		if (!node->applied)
+		{
+			List	   *current = migr_graph_current(graph);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("downgrade target %s is not applied", node->id),
+					 current == NIL
+					 ? errdetail("The database is at base.")
+					 : errdetail("The database is at %s.",
+								 migr_graph_id_list(graph, current)),
+					 errhint("A downgrade goes to a revision below the current one; use migr_upgrade() to go up.")));
+		}
+	}
+
+	if (targets == NIL)
+		todo = applied;
+	else
+	{
+		todo = migr_graph_descendants(graph, targets);
+		foreach(lc, targets)
+			todo = bms_del_member(todo, lfirst_int(lc));
+		todo = bms_int_members(todo, applied);
+	}
+	steps = steps_from(migr_graph_order(graph, todo, true), false);
+
+	/* Every step needs a downgrade script; check before running any. */
+	foreach(lc, steps)
+	{
+		MigrNode   *node = &graph->nodes[((PlanStep *) lfirst(lc))->node];
+
+		if (!node->has_downgrade)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision %s has no downgrade script", node->id),
+					 errdetail("Downgrading to %s would have to undo it.", run->target),
+					 errhint("Register a new revision that reverses the change, or use migr_stamp() to move the version rows without running scripts.")));
+	}
+	return steps;
+}
+
+/*
+ * Stamp: make the applied set exactly the target and its ancestors, without
+ * running scripts: first remove what lies outside it, then add what is
+ * missing.
+ */
+static List *
+plan_stamp(MigrRun *run, List *targets)
+{
+	Bitmapset  *wanted = migr_graph_ancestors(run->graph, targets);
+	Bitmapset  *applied = migr_graph_applied(run->graph);
+	Bitmapset  *remove = bms_difference(applied, wanted);
+	Bitmapset  *add = bms_difference(wanted, applied);
+
+	return list_concat(steps_from(migr_graph_order(run->graph, remove, true), false),
+					   steps_from(migr_graph_order(run->graph, add, false), true));
+}
+
+/*
+ * Run one script statement by statement, as the caller, with an error
+ * context that names the revision, statement and line.
+ */
+static void
+run_script(const char *script, const char *revision, const char *which)
+{
+	List	   *statements = migr_parse_script(script, revision, which);
+	StatementErrorContext ctx;
+	ErrorContextCallback errcallback;
+	ListCell   *lc;
+
+	ctx.revision = revision;
+	ctx.which = which;
+	errcallback.callback = statement_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	foreach(lc, statements)
+	{
+		int			rc;
+
+		ctx.statement = (MigrStatement *) lfirst(lc);
+		rc = SPI_execute(ctx.statement->text, false, 0);
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("statement cannot run in a migration: %s",
+							SPI_result_code_string(rc))));
+		SPI_freetuptable(SPI_tuptable);
+	}
+
+	error_context_stack = errcallback.previous;
+}
+
+/*
+ * Version rows after "step": applying a revision replaces its parents;
+ * removing one restores each parent that has no other applied child.  The
+ * graph's applied flags are updated to match.
+ */
+static void
+apply_to_graph(MigrGraph *graph, const PlanStep *step, MigrStepRecord *rec)
+{
+	MigrNode   *node = &graph->nodes[step->node];
+
+	node->applied = step->up;
+	if (step->up)
+	{
+		for (int j = 0; j < node->nparents; j++)
+			rec->version_remove = lappend(rec->version_remove,
+										  graph->nodes[node->parents[j]].id);
+		rec->version_add = list_make1(node->id);
+		return;
+	}
+
+	rec->version_remove = list_make1(node->id);
+	for (int j = 0; j < node->nparents; j++)
+	{
+		MigrNode   *parent = &graph->nodes[node->parents[j]];
+		bool		child_applied = false;
+
+		for (int k = 0; k < parent->nchildren && !child_applied; k++)
+			child_applied = graph->nodes[parent->children[k]].applied;
+		if (!child_applied)
+			rec->version_add = lappend(rec->version_add, parent->id);
+	}
+}
+
+static Interval *
+interval_between(TimestampTz start, TimestampTz end)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = end - start;
+	return result;
+}
+
+/*
+ * Run (or, for a stamp, just record) one step and emit its result row.
+ */
+static void
+execute_step(MigrRun *run, const PlanStep *step, int number)
+{
+	MigrNode   *node = &run->graph->nodes[step->node];
+	MemoryContext oldcxt = MemoryContextSwitchTo(run->step_cxt);
+	MigrOwnerScope scope;
+	MigrRevisionRow *row;
+	MigrStepRecord rec = {0};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	migr_owner_begin(&scope);
+	row = migr_catalog_fetch_revision(node->id);
+	migr_owner_end(&scope);
+	if (row == NULL)
+		elog(ERROR, "revision %s disappeared while migr held its lock", node->id);
+
+	rec.run_id = run->run_id;
+	rec.operation = operation_names[run->op];
+	rec.revision = node->id;
+	rec.up = step->up;
+	rec.target = run->target;
+	rec.checksum = row->checksum;
+	rec.wal_before = GetXLogInsertRecPtr();
+	rec.started_at = GetCurrentTimestamp();
+
+	if (run->op != OP_STAMP)
+		run_script(step->up ? row->upgrade : row->downgrade, node->id,
+				   step->up ? "upgrade" : "downgrade");
+
+	rec.finished_at = GetCurrentTimestamp();
+	apply_to_graph(run->graph, step, &rec);
+
+	migr_owner_begin(&scope);
+	migr_catalog_record_step(&rec, &run->caller);
+	migr_owner_end(&scope);
+
+	values[0] = Int32GetDatum(number);
+	values[1] = CStringGetTextDatum(node->id);
+	values[2] = CStringGetTextDatum(step->up ? "up" : "down");
+	values[3] = CStringGetTextDatum(row->message);
+	values[4] = IntervalPGetDatum(interval_between(rec.started_at, rec.finished_at));
+	tuplestore_putvalues(run->rsinfo->setResult, run->rsinfo->setDesc,
+						 values, nulls);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(run->step_cxt);
+}
+
+/* Run every step of the plan, in order. */
+static void
+execute_plan(MigrRun *run)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+		execute_step(run, (PlanStep *) lfirst(lc), foreach_current_index(lc) + 1);
+}
+
+/*
+ * Plan and run one operation.  The work happens in a memory context of its
+ * own, with a child context reset after every step, so memory does not
+ * grow with the number of steps.
+ */
+static void
+run_operation(FunctionCallInfo fcinfo, MigrOperation op, const char *target)
+{
+	MigrRun		run = {0};
+	MigrOwnerScope scope;
+	MemoryContext op_cxt;
+	MemoryContext oldcxt;
+	List	   *targets;
+
+	migr_check_not_nested();
+	InitMaterializedSRF(fcinfo, 0);
+	run.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	run.op = op;
+	run.target = target;
+	migr_capture_caller(&run.caller);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "migr operation",
+								   ALLOCSET_DEFAULT_SIZES);
+	run.step_cxt = AllocSetContextCreate(op_cxt, "migr step",
+										 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(op_cxt);
+
+	migr_owner_begin(&scope);
+	migr_lock_acquire(operation_names[op]);
+
+	/* The common no-op, "upgrade head" at head, without loading the graph. */
+	if (op == OP_UPGRADE && migr_target_is_reached(target))
+	{
+		migr_owner_end(&scope);
+		goto done;
+	}
+
+	run.graph = migr_graph_load();
+	switch (op)
+	{
+		case OP_UPGRADE:
+			targets = migr_resolve_target(run.graph, target, MIGR_FOR_UPGRADE);
+			run.steps = plan_upgrade(&run, targets);
+			break;
+		case OP_DOWNGRADE:
+			targets = migr_resolve_target(run.graph, target, MIGR_FOR_DOWNGRADE);
+			run.steps = plan_downgrade(&run, targets);
+			break;
+		case OP_STAMP:
+			targets = migr_resolve_target(run.graph, target, MIGR_FOR_STAMP);
+			run.steps = plan_stamp(&run, targets);
+			break;
+	}
+	if (run.steps != NIL)
+	{
+		migr_catalog_bump_generation();
+		run.run_id = migr_catalog_next_run_id();
+	}
+	migr_owner_end(&scope);
+
+	operation_active = true;
+	PG_TRY();
+	{
+		execute_plan(&run);
+	}
+	PG_FINALLY();
+	{
+		operation_active = false;
+	}
+	PG_END_TRY();
+
+done:
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(op_cxt);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+Datum
+migr_upgrade(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_UPGRADE, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	return (Datum) 0;
+}
+
+Datum
+migr_upgrade_relative(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_UPGRADE, psprintf("%+d", PG_GETARG_INT32(0)));
+	return (Datum) 0;
+}
+
+Datum
+migr_downgrade(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_DOWNGRADE, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	return (Datum) 0;
+}
+
+Datum
+migr_downgrade_relative(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_DOWNGRADE, psprintf("%+d", PG_GETARG_INT32(0)));
+	return (Datum) 0;
+}
+
+Datum
+migr_stamp(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_STAMP, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	return (Datum) 0;
+}
