@@ -81,7 +81,8 @@ CREATE INDEX log_revision ON migr.log (revision);
 /*
  * Bumped by every operation that changes the catalog: under REPEATABLE READ
  * a caller whose snapshot predates another deploy fails with a serialization
- * error here instead of replaying migrations that already ran.
+ * error here instead of replaying migrations that already ran.  Its one row
+ * is made here, so pg_dump leaves it out: a restore makes it anew.
  */
 CREATE TABLE migr.state (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -93,7 +94,6 @@ SELECT pg_catalog.pg_extension_config_dump('migr.revisions', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.version', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
-SELECT pg_catalog.pg_extension_config_dump('migr.state', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.run_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');

@@ -1,0 +1,41 @@
+# migr: PGXS build.  `make demo` and `make test` are described in README.md.
+
+EXTENSION    = migr
+EXTVERSION   = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" migr.control)
+
+MODULE_big   = migr
+OBJS         = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA         = $(wildcard sql/migr--*.sql)
+
+PG_CONFIG   ?= pg_config
+PG_CPPFLAGS += -I$(srcdir)/src
+PG_CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+# ---------------------------------------------------------------------------
+# Harness: `make demo` and `make test` work on a fresh Debian 12 (as root they
+# install the packages they need), so they only call scripts and must not
+# depend on PGXS having been included above.  See scripts/run-tests.sh for
+# the test conventions.
+# ---------------------------------------------------------------------------
+
+.PHONY: demo test
+
+demo:
+	@bash scripts/demo.sh
+
+test:
+	@bash scripts/run-tests.sh
+
+ifeq ($(PGXS),)
+# Without pg_config only the harness targets exist; say so for anything else.
+.DEFAULT_GOAL := no-pg-config
+.PHONY: no-pg-config
+no-pg-config:
+	@echo "$(PG_CONFIG) not found: run 'make test' or 'make demo' (they install PostgreSQL 15), or pass PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config" >&2
+	@exit 1
+endif
