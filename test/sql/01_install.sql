@@ -1,0 +1,169 @@
+-- 01_install: catalog tables, functions, privileges of a fresh install
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migr CASCADE;
+-- Tables left behind by earlier test files.
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  LOOP
+    EXECUTE format('DROP TABLE %s CASCADE', t);
+  END LOOP;
+END $$;
+CREATE EXTENSION migr;
+RESET client_min_messages;
+-- Fingerprint of everything migr stores plus the user tables in public.
+CREATE OR REPLACE FUNCTION public.migr_fingerprint() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
+    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
+    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
+    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
+    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace)))
+$f$;
+-- Run a statement that must fail: returns "SQLSTATE: message [detail]
+-- {migr's error context}", and
+-- flags a statement that succeeded or changed anything migr stores.
+CREATE OR REPLACE FUNCTION public.refused(sql text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before text := public.migr_fingerprint();
+  result text;
+  detail text;
+  context text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+    result := 'NO ERROR';
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL,
+                            context = PG_EXCEPTION_CONTEXT;
+    -- Keep the context lines migr adds; drop those of this helper.
+    SELECT string_agg(l, ' / ') INTO context
+      FROM regexp_split_to_table(context, E'\n') AS l
+     WHERE l ~ '^(migration |upgrade script|downgrade script)';
+    result := SQLSTATE || ': ' || SQLERRM
+              || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
+              || CASE WHEN context <> '' THEN ' {' || context || '}' ELSE '' END;
+  END;
+  IF public.migr_fingerprint() IS DISTINCT FROM before THEN
+    result := result || ' (STATE CHANGED)';
+  END IF;
+  RETURN result;
+END
+$f$;
+-- Current state in one line: version rows, applied count, user tables.
+CREATE OR REPLACE FUNCTION public.st() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT concat(
+    'current=', coalesce((SELECT string_agg(c, ',') FROM public.migr_current() c), 'base'),
+    ' version=', coalesce((SELECT string_agg(revision, ',' ORDER BY revision) FROM migr.version), '-'),
+    ' applied=', (SELECT count(*) FROM migr.applied),
+    ' tables=', coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+                           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'), '-'))
+$f$;
+
+-- The catalog tables (and sequences) exist in schema migr ...
+SELECT c.relname, c.relkind
+  FROM pg_class c
+ WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind IN ('r', 'S')
+ ORDER BY c.relname;
+
+-- ... and every one of them is dumped by pg_dump as extension configuration.
+SELECT c.relname
+  FROM pg_extension e, unnest(e.extconfig) AS x(oid)
+  JOIN pg_class c ON c.oid = x.oid
+ WHERE e.extname = 'migr'
+ ORDER BY 1;
+SELECT count(*) AS catalog_tables_not_dumped
+  FROM pg_class c
+ WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind IN ('r', 'S')
+   AND c.oid NOT IN (SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'migr');
+
+-- Every table belongs to the extension.
+SELECT count(*) AS tables_outside_extension
+  FROM pg_class c
+ WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind IN ('r', 'S')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e');
+
+-- The columns of the catalog.
+SELECT table_name, column_name, data_type
+  FROM information_schema.columns
+ WHERE table_schema = 'migr' AND table_name IN ('revisions', 'applied', 'version', 'log')
+ ORDER BY table_name, ordinal_position;
+
+-- The functions: exact names, parameter names, defaults and result types.
+SELECT p.proname,
+       pg_get_function_arguments(p.oid) AS arguments,
+       pg_get_function_result(p.oid) AS result
+  FROM pg_proc p
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'migr'
+ ORDER BY p.proname, pg_get_function_arguments(p.oid);
+
+-- Only the two SQL readers are SECURITY DEFINER, and they pin search_path.
+SELECT p.proname, p.prosecdef, p.proconfig
+  FROM pg_proc p WHERE p.proname LIKE 'migr\_%' AND (p.prosecdef OR p.proconfig IS NOT NULL)
+ ORDER BY 1;
+
+-- The functions live in the extension's schema (on the default search_path).
+SELECT DISTINCT p.pronamespace::regnamespace AS schema
+  FROM pg_proc p WHERE p.proname LIKE 'migr\_%';
+
+-- EXECUTE: revoked from PUBLIC on everything that changes something and on
+-- migr_show (which reveals scripts); granted on the read-only functions.
+SELECT f AS function, has_function_privilege('public', f, 'EXECUTE') AS public_execute
+  FROM unnest(ARRAY[
+    'migr_revision(text,text,text,text,text[])',
+    'migr_upgrade(text)', 'migr_upgrade(integer)',
+    'migr_downgrade(text)', 'migr_downgrade(integer)',
+    'migr_stamp(text)', 'migr_show(text)',
+    'migr_current()', 'migr_heads()', 'migr_history(text)']) AS f;
+
+-- No privilege at all for PUBLIC on the schema migr and its tables.
+SELECT has_schema_privilege('public', 'migr', 'USAGE') AS public_usage_migr,
+       has_schema_privilege('public', 'migr', 'CREATE') AS public_create_migr;
+SELECT c.relname, c.relacl IS NULL OR NOT EXISTS (
+         SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0) AS nothing_for_public
+  FROM pg_class c
+ WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind IN ('r', 'S')
+ ORDER BY 1;
+
+-- A fresh install is at base with an empty graph, and every operation on it
+-- does nothing.
+SELECT st();
+SELECT count(*) AS revisions FROM migr.revisions;
+SELECT generation FROM migr.state;
+SELECT * FROM migr_current();
+SELECT * FROM migr_heads();
+SELECT revision FROM migr_history();
+SELECT * FROM migr_upgrade();
+SELECT * FROM migr_upgrade('head');
+SELECT * FROM migr_upgrade('heads');
+SELECT * FROM migr_downgrade('base');
+SELECT * FROM migr_stamp('base');
+SELECT refused($$SELECT * FROM migr_upgrade('+1')$$);
+SELECT refused($$SELECT * FROM migr_downgrade('-1')$$);
+SELECT refused($$SELECT * FROM migr_upgrade('abcd')$$);
+SELECT refused($$SELECT migr_show('head')$$);
+SELECT count(*) AS log_rows FROM migr.log;
+SELECT generation FROM migr.state;
+
+-- DROP EXTENSION removes the catalog; CREATE EXTENSION brings it back empty.
+SELECT migr_revision('one', 'CREATE TABLE inst_one (id int)', 'DROP TABLE inst_one', 'inst_one');
+SELECT step, revision, direction, message FROM migr_upgrade();
+DROP EXTENSION migr;
+SELECT to_regnamespace('migr') IS NULL AS migr_schema_gone,
+       to_regclass('inst_one') IS NOT NULL AS user_table_kept;
+DROP TABLE inst_one;
+CREATE EXTENSION migr;
+SELECT count(*) AS revisions FROM migr.revisions;
+SELECT st();

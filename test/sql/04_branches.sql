@@ -1,0 +1,139 @@
+-- 04_branches: two roots, two heads, 'heads', a merge
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migr CASCADE;
+-- Tables left behind by earlier test files.
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  LOOP
+    EXECUTE format('DROP TABLE %s CASCADE', t);
+  END LOOP;
+END $$;
+CREATE EXTENSION migr;
+RESET client_min_messages;
+-- Fingerprint of everything migr stores plus the user tables in public.
+CREATE OR REPLACE FUNCTION public.migr_fingerprint() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
+    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
+    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
+    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
+    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace)))
+$f$;
+-- Run a statement that must fail: returns "SQLSTATE: message [detail]
+-- {migr's error context}", and
+-- flags a statement that succeeded or changed anything migr stores.
+CREATE OR REPLACE FUNCTION public.refused(sql text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before text := public.migr_fingerprint();
+  result text;
+  detail text;
+  context text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+    result := 'NO ERROR';
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL,
+                            context = PG_EXCEPTION_CONTEXT;
+    -- Keep the context lines migr adds; drop those of this helper.
+    SELECT string_agg(l, ' / ') INTO context
+      FROM regexp_split_to_table(context, E'\n') AS l
+     WHERE l ~ '^(migration |upgrade script|downgrade script)';
+    result := SQLSTATE || ': ' || SQLERRM
+              || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
+              || CASE WHEN context <> '' THEN ' {' || context || '}' ELSE '' END;
+  END;
+  IF public.migr_fingerprint() IS DISTINCT FROM before THEN
+    result := result || ' (STATE CHANGED)';
+  END IF;
+  RETURN result;
+END
+$f$;
+-- Current state in one line: version rows, applied count, user tables.
+CREATE OR REPLACE FUNCTION public.st() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT concat(
+    'current=', coalesce((SELECT string_agg(c, ',') FROM public.migr_current() c), 'base'),
+    ' version=', coalesce((SELECT string_agg(revision, ',' ORDER BY revision) FROM migr.version), '-'),
+    ' applied=', (SELECT count(*) FROM migr.applied),
+    ' tables=', coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+                           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'), '-'))
+$f$;
+
+-- Two roots: ra1 <- ra2, and rb1 registered with '{}'.
+SELECT migr_revision('a one', 'CREATE TABLE br_a1 (id int)', 'DROP TABLE br_a1', 'ra1_x');
+SELECT migr_revision('a two', 'CREATE TABLE br_a2 (id int)', 'DROP TABLE br_a2', 'ra2_x');
+SELECT migr_revision('b one', 'CREATE TABLE br_b1 (id int)', 'DROP TABLE br_b1', 'rb1_x', '{}');
+SELECT id, down_revision, is_head FROM migr.revisions ORDER BY seq;
+SELECT * FROM migr_heads();
+
+-- 'head' is ambiguous and names both heads; nothing runs.
+SELECT refused($$SELECT * FROM migr_upgrade('head')$$);
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT refused($$SELECT * FROM migr_upgrade('head-1')$$);
+SELECT refused($$SELECT * FROM migr_downgrade('head')$$);
+SELECT refused($$SELECT migr_show('head')$$);
+-- '+1' from base has two roots to go to.
+SELECT refused($$SELECT * FROM migr_upgrade('+1')$$);
+-- A registration without down_revision cannot choose between the heads.
+SELECT refused($$SELECT migr_revision('m', 'SELECT 1')$$);
+SELECT refused($$SELECT migr_revision('m', 'SELECT 1', NULL, 'rc_x')$$);
+SELECT st();
+
+-- 'heads' applies both branches, oldest registration first among the ready ones.
+SELECT step, revision, direction, message FROM migr_upgrade('heads');
+SELECT st();
+SELECT * FROM migr_current();
+SELECT * FROM migr_upgrade('heads');
+-- A relative step from two current heads is ambiguous.
+SELECT refused($$SELECT * FROM migr_upgrade('+1')$$);
+SELECT refused($$SELECT * FROM migr_downgrade('-1')$$);
+-- Downgrading one branch to its root leaves the other alone.
+SELECT step, revision, direction, message FROM migr_downgrade('ra1_x');
+SELECT st();
+-- base removes both branches, newest registration first.
+SELECT step, revision, direction, message FROM migr_downgrade('base');
+SELECT st();
+-- Upgrading to one revision applies only its ancestors.
+SELECT step, revision, direction, message FROM migr_upgrade('rb1_x');
+SELECT st();
+SELECT step, revision, direction, message FROM migr_upgrade('ra2_x');
+SELECT st();
+-- An explicit revision relative to itself works in a branched graph.
+SELECT step, revision, direction, message FROM migr_downgrade('ra2_x-1');
+SELECT st();
+
+-- A merge revision joins the heads: 'head' works again.
+SELECT migr_revision('merge', 'CREATE TABLE br_m (id int)', 'DROP TABLE br_m', 'rm_x', ARRAY['ra2_x', 'rb1_x']);
+SELECT * FROM migr_heads();
+SELECT step, revision, direction, message FROM migr_upgrade('head');
+SELECT st();
+-- One version row for the merge ...
+SELECT * FROM migr_current();
+-- ... and both parents come back as version rows when it is removed.
+SELECT step, revision, direction, message FROM migr_downgrade(-1);
+SELECT st();
+SELECT step, revision, direction, message FROM migr_upgrade();
+-- The last step down from a merge may reach both parents.
+SELECT step, revision, direction, message FROM migr_downgrade('head-1');
+SELECT st();
+-- A walk down past a merge is ambiguous.
+SELECT step, revision, direction, message FROM migr_upgrade();
+SELECT refused($$SELECT * FROM migr_downgrade('-2')$$);
+SELECT refused($$SELECT * FROM migr_upgrade('base+2')$$);
+-- History lists every revision newest first, children before parents.
+SELECT revision, down_revision, is_current, is_head FROM migr_history();
+SELECT step, revision, direction, message FROM migr_downgrade('base');
+SELECT st();
+
+SET client_min_messages = warning;
+DROP EXTENSION migr CASCADE;
+RESET client_min_messages;

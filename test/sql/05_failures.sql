@@ -1,0 +1,176 @@
+-- 05_failures: a failing step leaves everything as it was
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migr CASCADE;
+-- Tables left behind by earlier test files.
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  LOOP
+    EXECUTE format('DROP TABLE %s CASCADE', t);
+  END LOOP;
+END $$;
+CREATE EXTENSION migr;
+RESET client_min_messages;
+-- Fingerprint of everything migr stores plus the user tables in public.
+CREATE OR REPLACE FUNCTION public.migr_fingerprint() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
+    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
+    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
+    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
+    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace)))
+$f$;
+-- Run a statement that must fail: returns "SQLSTATE: message [detail]
+-- {migr's error context}", and
+-- flags a statement that succeeded or changed anything migr stores.
+CREATE OR REPLACE FUNCTION public.refused(sql text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before text := public.migr_fingerprint();
+  result text;
+  detail text;
+  context text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+    result := 'NO ERROR';
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL,
+                            context = PG_EXCEPTION_CONTEXT;
+    -- Keep the context lines migr adds; drop those of this helper.
+    SELECT string_agg(l, ' / ') INTO context
+      FROM regexp_split_to_table(context, E'\n') AS l
+     WHERE l ~ '^(migration |upgrade script|downgrade script)';
+    result := SQLSTATE || ': ' || SQLERRM
+              || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
+              || CASE WHEN context <> '' THEN ' {' || context || '}' ELSE '' END;
+  END;
+  IF public.migr_fingerprint() IS DISTINCT FROM before THEN
+    result := result || ' (STATE CHANGED)';
+  END IF;
+  RETURN result;
+END
+$f$;
+-- Current state in one line: version rows, applied count, user tables.
+CREATE OR REPLACE FUNCTION public.st() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT concat(
+    'current=', coalesce((SELECT string_agg(c, ',') FROM public.migr_current() c), 'base'),
+    ' version=', coalesce((SELECT string_agg(revision, ',' ORDER BY revision) FROM migr.version), '-'),
+    ' applied=', (SELECT count(*) FROM migr.applied),
+    ' tables=', coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+                           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'), '-'))
+$f$;
+
+-- A chain of three revisions whose third fails at its second statement.
+SELECT migr_revision('f one', 'CREATE TABLE fail_1 (id int)', 'DROP TABLE fail_1', 'fail_r1', '{}');
+SELECT migr_revision('f two', 'CREATE TABLE fail_2 (id int)', 'DROP TABLE fail_2', 'fail_r2');
+SELECT migr_revision('f three', E'CREATE TABLE fail_3a (id int);\n\n  INSERT INTO fail_missing VALUES (1);\nCREATE TABLE fail_3c (id int);',
+                     'DROP TABLE fail_3c; DROP TABLE fail_3a', 'fail_r3');
+SELECT migr_fingerprint() AS fp \gset
+SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+
+-- The error keeps its SQLSTATE and message; the context names the revision,
+-- the statement number and the line of the script.
+SELECT refused($$SELECT * FROM migr_upgrade('head')$$);
+-- Nothing of steps 1 and 2 (nor of step 3's first statement) remains.
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+SELECT to_regclass('fail_1') AS fail_1, to_regclass('fail_2') AS fail_2, to_regclass('fail_3a') AS fail_3a;
+SELECT st();
+SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+-- The same at top level: the statement fails as a whole.
+SELECT * FROM migr_upgrade('head');
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+-- Inside an explicit transaction, everything goes with the ROLLBACK.
+BEGIN;
+SELECT step, revision FROM migr_upgrade('fail_r2');
+SELECT st();
+ROLLBACK;
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+SELECT st();
+-- ... and a savepoint rolls back a whole migr call too.
+BEGIN;
+SELECT step, revision FROM migr_upgrade('fail_r1');
+SAVEPOINT s;
+SELECT step, revision FROM migr_upgrade('fail_r2');
+ROLLBACK TO SAVEPOINT s;
+SELECT st();
+COMMIT;
+SELECT st();
+
+-- The steps before the failing one can be applied; the failing one is
+-- still refused, with its own context.
+SELECT step, revision FROM migr_upgrade('fail_r2');
+SELECT migr_fingerprint() AS fp \gset
+SELECT refused($$SELECT * FROM migr_upgrade(1)$$);
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+SELECT st();
+
+-- Errors raised by scripts keep their own SQLSTATE.
+SELECT migr_revision('f three', E'CREATE TABLE fail_3a (id int);\nINSERT INTO fail_3a VALUES (1), (1);\nCREATE UNIQUE INDEX ON fail_3a (id);',
+                     'DROP TABLE fail_3a', 'fail_r3');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT migr_revision('f three', $s$DO $$BEGIN RAISE EXCEPTION 'custom failure' USING ERRCODE = 'MG123'; END$$;$s$,
+                     'SELECT 1', 'fail_r3');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT migr_revision('f three', E'SELECT 1;\nSELECT 1;\n\n\n   SELECT 1/0;', 'SELECT 1', 'fail_r3');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT st();
+
+-- A failing downgrade: step 1 (fail_r4 down) succeeds, step 2 (fail_r3 down)
+-- fails at its second statement; both tables are still there.
+SELECT migr_revision('f three', 'CREATE TABLE fail_3 (id int)', E'DROP TABLE fail_3;\nSELECT 1/0;', 'fail_r3');
+SELECT migr_revision('f four', 'CREATE TABLE fail_4 (id int)', 'DROP TABLE fail_4', 'fail_r4');
+SELECT step, revision FROM migr_upgrade();
+SELECT migr_fingerprint() AS fp \gset
+SELECT refused($$SELECT * FROM migr_downgrade('base')$$);
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+SELECT st();
+SELECT * FROM migr_downgrade('fail_r2');
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+-- The step above the failing one can be undone on its own.
+SELECT step, revision FROM migr_downgrade('-1');
+SELECT step, revision FROM migr_upgrade();
+
+-- A downgrade through a revision without a downgrade script fails before
+-- running anything, naming that revision: fail_6 (undone first) stays.
+SELECT migr_revision('no way back', 'CREATE TABLE fail_5 (id int)', NULL, 'fail_r5');
+SELECT migr_revision('f six', 'CREATE TABLE fail_6 (id int)', 'DROP TABLE fail_6', 'fail_r6');
+SELECT step, revision FROM migr_upgrade();
+SELECT migr_fingerprint() AS fp \gset
+SELECT refused($$SELECT * FROM migr_downgrade('fail_r4')$$);
+SELECT refused($$SELECT * FROM migr_downgrade('base')$$);
+SELECT refused($$SELECT * FROM migr_downgrade(-2)$$);
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+SELECT to_regclass('fail_6') IS NOT NULL AS fail_6_still_there;
+-- Above it, downgrades work.
+SELECT step, revision FROM migr_downgrade('fail_r5');
+SELECT st();
+SELECT refused($$SELECT * FROM migr_downgrade(-1)$$);
+
+-- A migration script cannot call migr functions: 0A000, nothing applied.
+SELECT step, revision FROM migr_upgrade();
+SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int); SELECT * FROM migr_upgrade(''head'')', 'DROP TABLE fail_n', 'fail_n1');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int); SELECT migr_revision(''x'', ''SELECT 1'')', 'DROP TABLE fail_n', 'fail_n1');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int); SELECT * FROM migr_downgrade(''-1'')', 'DROP TABLE fail_n', 'fail_n1');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int); SELECT * FROM migr_stamp(''base'')', 'DROP TABLE fail_n', 'fail_n1');
+SELECT refused($$SELECT * FROM migr_upgrade()$$);
+SELECT count(*) AS log_rows_of_fail_n1, (SELECT count(*) FROM migr.applied WHERE revision = 'fail_n1') AS applied_fail_n1 FROM migr.log WHERE revision = 'fail_n1';
+SELECT st();
+-- After all these failures the next call works normally.
+SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int)', 'DROP TABLE fail_n', 'fail_n1');
+SELECT step, revision FROM migr_upgrade();
+SELECT st();
+
+SET client_min_messages = warning;
+DROP EXTENSION migr CASCADE;
+RESET client_min_messages;

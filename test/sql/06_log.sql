@@ -1,0 +1,141 @@
+-- 06_log: migr.log, migr.applied and migr.state rows written by each step
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migr CASCADE;
+-- Tables left behind by earlier test files.
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  LOOP
+    EXECUTE format('DROP TABLE %s CASCADE', t);
+  END LOOP;
+END $$;
+CREATE EXTENSION migr;
+RESET client_min_messages;
+-- Fingerprint of everything migr stores plus the user tables in public.
+CREATE OR REPLACE FUNCTION public.migr_fingerprint() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
+    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
+    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
+    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
+    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace)))
+$f$;
+-- Run a statement that must fail: returns "SQLSTATE: message [detail]
+-- {migr's error context}", and
+-- flags a statement that succeeded or changed anything migr stores.
+CREATE OR REPLACE FUNCTION public.refused(sql text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before text := public.migr_fingerprint();
+  result text;
+  detail text;
+  context text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+    result := 'NO ERROR';
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL,
+                            context = PG_EXCEPTION_CONTEXT;
+    -- Keep the context lines migr adds; drop those of this helper.
+    SELECT string_agg(l, ' / ') INTO context
+      FROM regexp_split_to_table(context, E'\n') AS l
+     WHERE l ~ '^(migration |upgrade script|downgrade script)';
+    result := SQLSTATE || ': ' || SQLERRM
+              || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
+              || CASE WHEN context <> '' THEN ' {' || context || '}' ELSE '' END;
+  END;
+  IF public.migr_fingerprint() IS DISTINCT FROM before THEN
+    result := result || ' (STATE CHANGED)';
+  END IF;
+  RETURN result;
+END
+$f$;
+-- Current state in one line: version rows, applied count, user tables.
+CREATE OR REPLACE FUNCTION public.st() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT concat(
+    'current=', coalesce((SELECT string_agg(c, ',') FROM public.migr_current() c), 'base'),
+    ' version=', coalesce((SELECT string_agg(revision, ',' ORDER BY revision) FROM migr.version), '-'),
+    ' applied=', (SELECT count(*) FROM migr.applied),
+    ' tables=', coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+                           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'), '-'))
+$f$;
+
+SELECT migr_revision('log one', 'CREATE TABLE log_1 (id int)', 'DROP TABLE log_1', 'log_r1', '{}');
+SELECT migr_revision('log two', 'CREATE TABLE log_2 (id int)', 'DROP TABLE log_2', 'log_r2');
+SELECT migr_revision('log three', 'CREATE TABLE log_3 (id int)', 'DROP TABLE log_3', 'log_r3');
+-- Registration writes no log row and does not bump the generation.
+SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+
+-- One call inside an explicit transaction: one log row per step, one run_id,
+-- the transaction's xid, the caller's names and application_name.
+SET application_name = 'migr_log_test';
+BEGIN;
+SELECT pg_current_xact_id() AS xid \gset
+SELECT step, revision, direction, message, duration >= '0' AS duration_ok FROM migr_upgrade('head');
+SELECT id = min(id) OVER () + row_number() OVER (ORDER BY id) - 1 AS consecutive_id,
+       run_id = first_value(run_id) OVER (ORDER BY id) AS same_run,
+       operation, revision, direction, target,
+       checksum = (SELECT r.checksum FROM migr.revisions r WHERE r.id = l.revision) AS checksum_ok,
+       session_user_name = session_user AS session_user_ok,
+       current_user_name = current_user AS current_user_ok,
+       application_name,
+       client_addr IS NOT DISTINCT FROM inet_client_addr() AS client_addr_ok,
+       started_at >= now() AND started_at <= clock_timestamp() AS started_ok,
+       duration >= '0' AS duration_ok,
+       wal_lsn >= lag(wal_lsn, 1, '0/0') OVER (ORDER BY id) AS wal_lsn_ordered,
+       started_at >= lag(started_at, 1, '-infinity') OVER (ORDER BY id) AS started_ordered,
+       xid = :'xid'::xid8 AS xid_is_transaction
+  FROM migr.log l ORDER BY id;
+COMMIT;
+SELECT generation FROM migr.state;
+-- applied rows: who, when, checksum as run, not stamped.
+SELECT revision, applied_by = current_user AS applied_by_ok, applied_at IS NOT NULL AS applied_at_set,
+       checksum = (SELECT r.checksum FROM migr.revisions r WHERE r.id = a.revision) AS checksum_ok, stamped
+  FROM migr.applied a ORDER BY revision;
+SELECT max(run_id) AS run1 FROM migr.log \gset
+
+-- A downgrade by the integer overload: target '-1', a new run_id.
+SELECT step, revision, direction FROM migr_downgrade(-1);
+SELECT operation, revision, direction, target, run_id > :run1 AS new_run
+  FROM migr.log WHERE id = (SELECT max(id) FROM migr.log);
+SELECT max(run_id) AS run2 FROM migr.log \gset
+SELECT step, revision, direction FROM migr_upgrade(1);
+SELECT operation, revision, direction, target, run_id > :run2 AS new_run
+  FROM migr.log WHERE id = (SELECT max(id) FROM migr.log);
+SELECT step, revision, direction FROM migr_downgrade('log_r1');
+SELECT operation, revision, direction, target, count(*) OVER (PARTITION BY run_id) AS steps_in_run
+  FROM migr.log WHERE run_id = (SELECT max(run_id) FROM migr.log) ORDER BY id;
+SELECT generation FROM migr.state;
+
+-- No-op calls and failed calls write nothing and do not bump the generation.
+SELECT count(*) AS log_rows FROM migr.log \gset
+SELECT * FROM migr_downgrade('current');
+SELECT * FROM migr_upgrade('log_r1');
+SELECT refused($$SELECT * FROM migr_upgrade('nope_nope')$$);
+SELECT count(*) = :log_rows AS no_new_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+
+-- Two calls in one transaction: the same xid, two runs.
+BEGIN;
+SELECT pg_current_xact_id() AS xid \gset
+SELECT step, revision FROM migr_upgrade(1);
+SELECT step, revision FROM migr_upgrade(1);
+SELECT count(*) AS rows, count(DISTINCT run_id) AS runs, bool_and(xid = :'xid'::xid8) AS same_xid
+  FROM migr.log WHERE xid = :'xid'::xid8;
+COMMIT;
+
+-- The log is append-only: every step ever taken is still there.
+SELECT operation, revision, direction, target FROM migr.log ORDER BY id;
+SELECT st();
+RESET application_name;
+
+SET client_min_messages = warning;
+DROP EXTENSION migr CASCADE;
+RESET client_min_messages;

@@ -1,0 +1,128 @@
+-- 08_stamp: migr_stamp() moves the version rows without running scripts
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migr CASCADE;
+-- Tables left behind by earlier test files.
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  LOOP
+    EXECUTE format('DROP TABLE %s CASCADE', t);
+  END LOOP;
+END $$;
+CREATE EXTENSION migr;
+RESET client_min_messages;
+-- Fingerprint of everything migr stores plus the user tables in public.
+CREATE OR REPLACE FUNCTION public.migr_fingerprint() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
+    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
+    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
+    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
+    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace)))
+$f$;
+-- Run a statement that must fail: returns "SQLSTATE: message [detail]
+-- {migr's error context}", and
+-- flags a statement that succeeded or changed anything migr stores.
+CREATE OR REPLACE FUNCTION public.refused(sql text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before text := public.migr_fingerprint();
+  result text;
+  detail text;
+  context text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+    result := 'NO ERROR';
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL,
+                            context = PG_EXCEPTION_CONTEXT;
+    -- Keep the context lines migr adds; drop those of this helper.
+    SELECT string_agg(l, ' / ') INTO context
+      FROM regexp_split_to_table(context, E'\n') AS l
+     WHERE l ~ '^(migration |upgrade script|downgrade script)';
+    result := SQLSTATE || ': ' || SQLERRM
+              || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
+              || CASE WHEN context <> '' THEN ' {' || context || '}' ELSE '' END;
+  END;
+  IF public.migr_fingerprint() IS DISTINCT FROM before THEN
+    result := result || ' (STATE CHANGED)';
+  END IF;
+  RETURN result;
+END
+$f$;
+-- Current state in one line: version rows, applied count, user tables.
+CREATE OR REPLACE FUNCTION public.st() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT concat(
+    'current=', coalesce((SELECT string_agg(c, ',') FROM public.migr_current() c), 'base'),
+    ' version=', coalesce((SELECT string_agg(revision, ',' ORDER BY revision) FROM migr.version), '-'),
+    ' applied=', (SELECT count(*) FROM migr.applied),
+    ' tables=', coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+                           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'), '-'))
+$f$;
+
+SELECT migr_revision('stamp one', 'CREATE TABLE stamp_1 (id int)', 'DROP TABLE stamp_1', 'stamp_s1', '{}');
+SELECT migr_revision('stamp two', 'CREATE TABLE stamp_2 (id int)', NULL, 'stamp_s2');
+SELECT migr_revision('stamp three', 'CREATE TABLE stamp_3 (id int)', 'DROP TABLE stamp_3', 'stamp_s3');
+
+-- Stamp to a revision: version rows move, no script runs.
+SELECT step, revision, direction, message, duration >= '0' AS duration_ok FROM migr_stamp('stamp_s2');
+SELECT st();
+SELECT revision, stamped, applied_by = current_user AS applied_by_ok,
+       checksum = (SELECT r.checksum FROM migr.revisions r WHERE r.id = a.revision) AS checksum_ok
+  FROM migr.applied a ORDER BY revision;
+SELECT operation, revision, direction, target,
+       run_id = max(run_id) OVER () AS same_run,
+       session_user_name = session_user AS session_user_ok
+  FROM migr.log ORDER BY id;
+SELECT (migr_show('stamp_s2')).stamped AS s2_stamped;
+
+-- An upgrade from there runs only the rest.
+SELECT step, revision, direction FROM migr_upgrade();
+SELECT st();
+SELECT revision, stamped FROM migr.applied ORDER BY revision;
+
+-- Stamp to base: everything unmarked without running a downgrade script
+-- (stamp_s2 has none; stamp_3 stays).
+SELECT step, revision, direction FROM migr_stamp('base');
+SELECT st();
+SELECT count(*) AS applied FROM migr.applied;
+-- Stamp back up to head, then down to one revision.
+SELECT step, revision, direction FROM migr_stamp('head');
+SELECT st();
+SELECT step, revision, direction FROM migr_stamp('stamp_s1');
+SELECT st();
+-- Reached targets are no-ops.
+SELECT migr_fingerprint() AS fp \gset
+SELECT * FROM migr_stamp('stamp_s1');
+SELECT * FROM migr_stamp('current');
+SELECT migr_fingerprint() = :'fp' AS unchanged;
+-- Relative stamps go either way.
+SELECT step, revision, direction FROM migr_stamp('+1');
+SELECT step, revision, direction FROM migr_stamp('-1');
+SELECT step, revision, direction FROM migr_stamp('stamp_s3-1');
+SELECT st();
+-- Errors.
+SELECT refused($$SELECT * FROM migr_stamp('-5')$$);
+SELECT refused($$SELECT * FROM migr_stamp('+5')$$);
+SELECT refused($$SELECT * FROM migr_stamp('nope_x')$$);
+SELECT refused($$SELECT * FROM migr_stamp('stamp_')$$);
+SELECT refused($$SELECT * FROM migr_stamp('sta')$$);
+SELECT refused($$SELECT * FROM migr_stamp('+y')$$);
+-- A stamped revision counts as applied: its scripts can no longer change.
+SELECT refused($$SELECT migr_revision('stamp two', 'CREATE TABLE stamp_2 (id bigint)', NULL, 'stamp_s2')$$);
+-- The stamp log rows.
+SELECT operation, revision, direction, target FROM migr.log WHERE operation = 'stamp' ORDER BY id;
+SELECT count(*) FILTER (WHERE operation = 'upgrade') AS upgrade_rows,
+       count(*) FILTER (WHERE operation = 'stamp') AS stamp_rows FROM migr.log;
+
+SET client_min_messages = warning;
+DROP EXTENSION migr CASCADE;
+RESET client_min_messages;
