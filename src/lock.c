@@ -19,7 +19,7 @@
 
 #include "migr.h"
 
-/* Lock class (pg_locks.objsubid) and key (objid: "migr" in ASCII). */
+/* Lock class (pg_locks.objsubid) and key (pg_locks.classid: "migr" in ASCII). */
 #define MIGR_LOCK_CLASS		0x4D47
 #define MIGR_LOCK_KEY		0x6D696772
 
