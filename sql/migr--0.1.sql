@@ -17,6 +17,7 @@ CREATE TABLE migr.revisions (
     id            text COLLATE "C" PRIMARY KEY
                   CHECK (id OPERATOR(pg_catalog.~) '^[A-Za-z0-9_]{1,64}$'),
     down_revision text[] NOT NULL DEFAULT '{}',
+    depends_on    text[] NOT NULL DEFAULT '{}',
     message       text NOT NULL,
     upgrade       text NOT NULL,
     downgrade     text,
@@ -28,12 +29,24 @@ CREATE TABLE migr.revisions (
     created_by    name NOT NULL
 );
 COMMENT ON TABLE migr.revisions IS 'Every registered migration: its scripts, parents and checksum.';
+COMMENT ON COLUMN migr.revisions.down_revision IS 'Parents: applying this revision replaces their version rows.';
+COMMENT ON COLUMN migr.revisions.depends_on IS 'Revisions of other branches that must be applied first.';
 COMMENT ON COLUMN migr.revisions.is_head IS 'True while no revision names this one as a parent.';
 COMMENT ON COLUMN migr.revisions.checksum IS 'SHA-256 of the upgrade and downgrade scripts.';
 -- The graph's heads, found without scanning the history.
 CREATE INDEX revisions_heads ON migr.revisions (seq) WHERE is_head;
 -- Children of a revision: down_revision @> ARRAY[parent].
 CREATE INDEX revisions_children ON migr.revisions USING gin (down_revision);
+-- Dependents of a revision: depends_on @> ARRAY[revision].
+CREATE INDEX revisions_dependents ON migr.revisions USING gin (depends_on);
+
+CREATE TABLE migr.branch_labels (
+    label    text COLLATE "C" PRIMARY KEY
+             CHECK (label OPERATOR(pg_catalog.~) '^[A-Za-z0-9_]{1,64}$'),
+    revision text COLLATE "C" NOT NULL REFERENCES migr.revisions (id)
+);
+COMMENT ON TABLE migr.branch_labels IS 'Branch labels: each names the lineage that starts at its revision.';
+CREATE INDEX branch_labels_revision ON migr.branch_labels (revision);
 
 CREATE TABLE migr.applied (
     revision   text COLLATE "C" PRIMARY KEY REFERENCES migr.revisions (id),
@@ -91,6 +104,7 @@ CREATE TABLE migr.state (
 INSERT INTO migr.state VALUES (true, 0);
 
 SELECT pg_catalog.pg_extension_config_dump('migr.revisions', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.branch_labels', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.version', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
@@ -102,7 +116,10 @@ SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
 CREATE TYPE migr.revision_info AS (
     revision         text,
     down_revision    text[],
+    depends_on       text[],
+    branch_labels    text[],
     children         text[],
+    dependents       text[],
     message          text,
     upgrade          text,
     downgrade        text,
@@ -126,9 +143,19 @@ CREATE FUNCTION migr_revision(
     upgrade       text,
     downgrade     text DEFAULT NULL,
     revision      text DEFAULT NULL,
-    down_revision text[] DEFAULT NULL)
+    down_revision text[] DEFAULT NULL,
+    branch_labels text[] DEFAULT NULL,
+    depends_on    text[] DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_revision'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migr_merge(
+    revisions text[] DEFAULT ARRAY['heads'],
+    message   text DEFAULT 'merge',
+    revision  text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_merge'
 LANGUAGE C VOLATILE;
 
 /* ---------------------------------------------------------------------
@@ -139,31 +166,37 @@ CREATE FUNCTION migr_upgrade(target text DEFAULT 'head')
 RETURNS TABLE (step integer, revision text, direction text, message text,
                duration interval)
 AS 'MODULE_PATHNAME', 'migr_upgrade'
-LANGUAGE C VOLATILE STRICT;
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION migr_upgrade(target integer)
 RETURNS TABLE (step integer, revision text, direction text, message text,
                duration interval)
-AS 'MODULE_PATHNAME', 'migr_upgrade_relative'
-LANGUAGE C VOLATILE STRICT;
+AS 'MODULE_PATHNAME', 'migr_upgrade'
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION migr_downgrade(target text)
 RETURNS TABLE (step integer, revision text, direction text, message text,
                duration interval)
 AS 'MODULE_PATHNAME', 'migr_downgrade'
-LANGUAGE C VOLATILE STRICT;
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION migr_downgrade(target integer)
 RETURNS TABLE (step integer, revision text, direction text, message text,
                duration interval)
-AS 'MODULE_PATHNAME', 'migr_downgrade_relative'
-LANGUAGE C VOLATILE STRICT;
+AS 'MODULE_PATHNAME', 'migr_downgrade'
+LANGUAGE C VOLATILE;
 
-CREATE FUNCTION migr_stamp(target text)
+CREATE FUNCTION migr_stamp(VARIADIC targets text[])
 RETURNS TABLE (step integer, revision text, direction text, message text,
                duration interval)
 AS 'MODULE_PATHNAME', 'migr_stamp'
-LANGUAGE C VOLATILE STRICT;
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migr_stamp(targets text[], purge boolean)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_stamp'
+LANGUAGE C VOLATILE;
 
 /* ---------------------------------------------------------------------
  * Reading
@@ -180,17 +213,47 @@ AS $$
      ORDER BY r.seq
 $$;
 
+/*
+ * Every head of the graph.  A head some other revision depends on is listed
+ * with those dependents: "head" does not count it, since upgrading to the
+ * dependents applies it anyway.
+ */
 CREATE FUNCTION migr_heads()
-RETURNS SETOF text
+RETURNS TABLE (revision text, branch_labels text[], depended_on_by text[])
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT r.id FROM migr.revisions r WHERE r.is_head ORDER BY r.seq
+    SELECT r.id,
+           ARRAY(SELECT l.label FROM migr.branch_labels l
+                  WHERE l.revision OPERATOR(pg_catalog.=) r.id ORDER BY l.label),
+           ARRAY(SELECT d.id FROM migr.revisions d
+                  WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[r.id]
+                  ORDER BY d.seq)
+      FROM migr.revisions r
+     WHERE r.is_head
+     ORDER BY r.seq
+$$;
+
+/* Branch points: revisions with more than one child. */
+CREATE FUNCTION migr_branches()
+RETURNS TABLE (revision text, children text[])
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.id, c.children
+      FROM migr.revisions p
+      JOIN LATERAL (
+            SELECT array_agg(k.id ORDER BY k.seq) AS children
+              FROM migr.revisions k
+             WHERE k.down_revision OPERATOR(pg_catalog.@>) ARRAY[p.id]) c
+        ON pg_catalog.cardinality(c.children) OPERATOR(pg_catalog.>) 1
+     ORDER BY p.seq
 $$;
 
 CREATE FUNCTION migr_history(range text DEFAULT NULL)
-RETURNS TABLE (revision text, down_revision text[], message text,
-               is_current boolean, is_head boolean, applied_at timestamptz,
+RETURNS TABLE (revision text, down_revision text[], depends_on text[],
+               branch_labels text[], message text, is_current boolean,
+               is_head boolean, applied_at timestamptz,
                created_at timestamptz, created_by name)
 AS 'MODULE_PATHNAME', 'migr_history'
 LANGUAGE C STABLE;
@@ -205,10 +268,12 @@ LANGUAGE C STABLE STRICT;
  * migrate" in README.md.  migr_show() reveals whole scripts, so it is not
  * public either.
  */
-REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_merge(text[], text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_upgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_upgrade(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_downgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_downgrade(integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION migr_stamp(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_stamp(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_stamp(text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_show(text) FROM PUBLIC;

@@ -19,6 +19,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
@@ -26,6 +27,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -56,6 +58,9 @@ typedef enum MigrQuery
 	Q_VERSION_INSERT,
 	Q_LOG_INSERT,
 	Q_GRAPH,
+	Q_LABEL_OWNER,
+	Q_LABELS_DELETE,
+	Q_LABELS_INSERT,
 	Q_HISTORY_ROWS,
 	Q_SHOW,
 	MIGR_NUM_QUERIES
@@ -70,12 +75,17 @@ typedef struct MigrQueryDef
 
 static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_FETCH_REVISION] = {
-		"SELECT id, message, upgrade, downgrade, checksum, down_revision"
-		"  FROM migr.revisions WHERE id = $1",
+		"SELECT id, message, upgrade, downgrade, checksum, down_revision,"
+		"       depends_on,"
+		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
+		"              WHERE l.revision = r.id ORDER BY l.label)"
+		"  FROM migr.revisions r WHERE id = $1",
 		1, {TEXTOID}
 	},
 	[Q_GRAPH_HEADS] = {
-		"SELECT r.id, a.revision IS NOT NULL"
+		"SELECT r.id, a.revision IS NOT NULL,"
+		"       EXISTS (SELECT 1 FROM migr.revisions d"
+		"                WHERE d.depends_on @> ARRAY[r.id])"
 		"  FROM migr.revisions r"
 		"  LEFT JOIN migr.applied a ON a.revision = r.id"
 		" WHERE r.is_head ORDER BY r.seq",
@@ -100,10 +110,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		1, {TEXTOID}
 	},
 	[Q_INSERT_REVISION] = {
-		"INSERT INTO migr.revisions"
-		" (id, down_revision, message, upgrade, downgrade, checksum, created_by)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		7, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID}
+		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
+		"  downgrade, checksum, created_by, depends_on)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		TEXTARRAYOID}
 	},
 	[Q_CLEAR_HEADS] = {
 		"UPDATE migr.revisions SET is_head = false"
@@ -113,9 +124,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_UPDATE_REVISION] = {
 		"UPDATE migr.revisions"
 		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
-		"       checksum = $6"
+		"       checksum = $6, depends_on = $7"
 		" WHERE id = $1",
-		6, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+		7, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID}
 	},
 	[Q_REFRESH_HEADS] = {
 		"UPDATE migr.revisions r"
@@ -160,14 +172,32 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_GRAPH] = {
 		"SELECT r.id, r.down_revision, r.seq, a.revision IS NOT NULL,"
-		"       r.downgrade IS NOT NULL"
+		"       r.downgrade IS NOT NULL, r.depends_on,"
+		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
+		"              WHERE l.revision = r.id)"
 		"  FROM migr.revisions r"
 		"  LEFT JOIN migr.applied a ON a.revision = r.id"
 		" ORDER BY r.seq",
 		0, {InvalidOid}
 	},
+	[Q_LABEL_OWNER] = {
+		"SELECT revision FROM migr.branch_labels WHERE label = $1",
+		1, {TEXTOID}
+	},
+	[Q_LABELS_DELETE] = {
+		"DELETE FROM migr.branch_labels WHERE revision = $1",
+		1, {TEXTOID}
+	},
+	[Q_LABELS_INSERT] = {
+		"INSERT INTO migr.branch_labels (label, revision)"
+		" SELECT unnest($2::text[]), $1",
+		2, {TEXTOID, TEXTARRAYOID}
+	},
 	[Q_HISTORY_ROWS] = {
-		"SELECT r.id, r.down_revision, r.message, v.revision IS NOT NULL,"
+		"SELECT r.id, r.down_revision, r.depends_on,"
+		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
+		"              WHERE l.revision = r.id ORDER BY l.label),"
+		"       r.message, v.revision IS NOT NULL,"
 		"       r.is_head, a.applied_at, r.created_at, r.created_by"
 		"  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
 		"  JOIN migr.revisions r ON r.id = u.id"
@@ -177,9 +207,13 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		1, {TEXTARRAYOID}
 	},
 	[Q_SHOW] = {
-		"SELECT r.id, r.down_revision,"
+		"SELECT r.id, r.down_revision, r.depends_on,"
+		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
+		"              WHERE l.revision = r.id ORDER BY l.label),"
 		"       ARRAY(SELECT c.id FROM migr.revisions c"
 		"              WHERE c.down_revision @> ARRAY[r.id] ORDER BY c.seq),"
+		"       ARRAY(SELECT d.id FROM migr.revisions d"
+		"              WHERE d.depends_on @> ARRAY[r.id] ORDER BY d.seq),"
 		"       r.message, r.upgrade, r.downgrade, r.checksum, r.seq,"
 		"       r.created_at, r.created_by, r.is_head, v.revision IS NOT NULL,"
 		"       a.applied_at, a.checksum, a.stamped"
@@ -389,15 +423,22 @@ migr_catalog_fetch_revision(const char *id)
 	parents = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6,
 							&isnull);
 	row->parents = isnull ? NIL : text_array_to_list(parents);
+	row->depends_on = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 7,
+													   &isnull));
+	row->labels = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 8,
+												   &isnull));
 	return row;
 }
 
 /*
  * The graph's heads, oldest first, found through the partial index on
- * is_head.  *applied_flags receives a parallel list of bool (as int).
+ * is_head; with effective_only, only those no revision depends on.
+ * *applied_flags receives a parallel list of bool (as int).
  */
 List *
-migr_catalog_graph_heads(List **applied_flags)
+migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 {
 	List	   *heads = NIL;
 
@@ -405,6 +446,8 @@ migr_catalog_graph_heads(List **applied_flags)
 	*applied_flags = NIL;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		if (effective_only && result_bool(i, 3))
+			continue;
 		heads = lappend(heads, result_text(i, 1));
 		*applied_flags = lappend_int(*applied_flags, result_bool(i, 2));
 	}
@@ -453,15 +496,31 @@ migr_catalog_revision_exists(const char *id)
 	return SPI_processed > 0 ? result_text(0, 1) : NULL;
 }
 
+/* Write the branch labels of a revision, replacing its old ones. */
+static void
+store_labels(const MigrRevisionRow *row, bool replace)
+{
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(row->id);
+	if (replace)
+		run_query(Q_LABELS_DELETE, args, NULL);
+	if (row->labels != NIL)
+	{
+		args[1] = list_to_text_array(row->labels);
+		run_query(Q_LABELS_INSERT, args, NULL);
+	}
+}
+
 /*
- * Store a new revision; its parents stop being heads.
+ * Store a new revision with its labels; its parents stop being heads.
  */
 void
 migr_catalog_insert_revision(const MigrRevisionRow *row,
 							 const MigrCaller *caller)
 {
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	Datum		args[8];
+	char		nulls[8] = "        ";
 	Datum		parents = list_to_text_array(row->parents);
 
 	args[0] = CStringGetTextDatum(row->id);
@@ -470,11 +529,13 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 	args[3] = CStringGetTextDatum(row->upgrade);
 	args[4] = text_or_null(row->downgrade, &nulls[4]);
 	args[5] = CStringGetTextDatum(row->checksum);
-	args[6] = name_datum(caller->session_user_name);
+	args[6] = name_datum(caller->current_user_name);
+	args[7] = list_to_text_array(row->depends_on);
 	run_query(Q_INSERT_REVISION, args, nulls);
 
 	if (row->parents != NIL)
 		run_query(Q_CLEAR_HEADS, &parents, NULL);
+	store_labels(row, false);
 }
 
 /*
@@ -484,8 +545,8 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 void
 migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 {
-	Datum		args[6];
-	char		nulls[6] = "      ";
+	Datum		args[7];
+	char		nulls[7] = "       ";
 	Datum		parents = list_to_text_array(row->parents);
 	Datum		old = list_to_text_array(old_parents);
 
@@ -495,12 +556,24 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 	args[3] = CStringGetTextDatum(row->upgrade);
 	args[4] = text_or_null(row->downgrade, &nulls[4]);
 	args[5] = CStringGetTextDatum(row->checksum);
+	args[6] = list_to_text_array(row->depends_on);
 	run_query(Q_UPDATE_REVISION, args, nulls);
 
 	if (old_parents != NIL)
 		run_query(Q_REFRESH_HEADS, &old, NULL);
 	if (row->parents != NIL)
 		run_query(Q_CLEAR_HEADS, &parents, NULL);
+	store_labels(row, true);
+}
+
+/* The revision that carries branch label "label", or NULL. */
+char *
+migr_catalog_label_owner(const char *label)
+{
+	Datum		args[1] = {CStringGetTextDatum(label)};
+
+	run_query(Q_LABEL_OWNER, args, NULL);
+	return SPI_processed > 0 ? result_text(0, 1) : NULL;
 }
 
 /*
@@ -558,12 +631,23 @@ migr_catalog_next_run_id(void)
 /*
  * Mark the catalog as changed.  Under REPEATABLE READ or SERIALIZABLE this
  * raises a serialization failure when another migr operation committed
- * after this transaction took its snapshot.
+ * after this transaction took its snapshot.  Once per (sub)transaction is
+ * enough, since the migr lock keeps others out until it ends; more would
+ * build a long chain of versions of the one row when thousands of
+ * revisions are registered in one transaction.
  */
 void
 migr_catalog_bump_generation(void)
 {
+	static LocalTransactionId bumped_lxid = InvalidLocalTransactionId;
+	static SubTransactionId bumped_subxid = InvalidSubTransactionId;
+
+	if (bumped_lxid == MyProc->lxid &&
+		bumped_subxid == GetCurrentSubTransactionId())
+		return;
 	run_query(Q_BUMP_GENERATION, NULL, NULL);
+	bumped_lxid = MyProc->lxid;
+	bumped_subxid = GetCurrentSubTransactionId();
 }
 
 /*

@@ -27,6 +27,15 @@ typedef struct GraphIndexEntry
 	int			position;
 } GraphIndexEntry;
 
+/* Which edges a walk follows. */
+#define EDGE_PARENTS		0x01
+#define EDGE_DEPS			0x02
+#define EDGE_CHILDREN		0x04
+#define EDGE_DEPENDENTS		0x08
+
+static int *resolve_edges(MigrGraph *graph, MigrNode *node, List *ids,
+						  int *count, int *reverse_count);
+
 /*
  * Load the whole graph (no scripts) with one catalog query.  Call inside an
  * owner scope; the graph lives in the current memory context.
@@ -37,19 +46,24 @@ migr_graph_load(void)
 	MigrGraph  *graph = palloc0(sizeof(MigrGraph));
 	HASHCTL		ctl;
 	List	  **parent_ids;
+	List	  **dep_ids;
 	int		   *nchildren;
+	int		   *ndependents;
 
 	migr_catalog_graph_rows();
 
 	graph->nnodes = (int) SPI_processed;
 	graph->nodes = palloc0(sizeof(MigrNode) * Max(graph->nnodes, 1));
 	parent_ids = palloc0(sizeof(List *) * Max(graph->nnodes, 1));
+	dep_ids = palloc0(sizeof(List *) * Max(graph->nnodes, 1));
 
 	ctl.keysize = MIGR_MAX_ID_LEN + 1;
 	ctl.entrysize = sizeof(GraphIndexEntry);
 	ctl.hcxt = CurrentMemoryContext;
 	graph->index = hash_create("migr revision graph", Max(graph->nnodes, 16),
 							   &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	graph->labels = hash_create("migr branch labels", 16,
+								&ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
 	for (int i = 0; i < graph->nnodes; i++)
 	{
@@ -57,6 +71,7 @@ migr_graph_load(void)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		MigrNode   *node = &graph->nodes[i];
 		GraphIndexEntry *entry;
+		ListCell   *lc;
 		bool		isnull;
 		bool		found;
 
@@ -65,36 +80,34 @@ migr_graph_load(void)
 		node->seq = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		node->applied = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 		node->has_downgrade = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		dep_ids[i] = migr_text_array_to_list(SPI_getbinval(tup, desc, 6, &isnull));
 
 		entry = hash_search(graph->index, node->id, HASH_ENTER, &found);
 		entry->position = i;
+		foreach(lc, migr_text_array_to_list(SPI_getbinval(tup, desc, 7, &isnull)))
+		{
+			entry = hash_search(graph->labels, lfirst(lc), HASH_ENTER, &found);
+			entry->position = i;
+		}
 	}
 
-	/* Resolve parents, then build the children arrays. */
+	/* Resolve the edges, then build the reverse arrays. */
 	nchildren = palloc0(sizeof(int) * Max(graph->nnodes, 1));
+	ndependents = palloc0(sizeof(int) * Max(graph->nnodes, 1));
 	for (int i = 0; i < graph->nnodes; i++)
 	{
 		MigrNode   *node = &graph->nodes[i];
-		ListCell   *lc;
 
-		node->nparents = 0;
-		node->parents = palloc(sizeof(int) * Max(list_length(parent_ids[i]), 1));
-		foreach(lc, parent_ids[i])
-		{
-			int			p = migr_graph_find(graph, (char *) lfirst(lc));
-
-			if (p < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("revision %s names unknown parent %s",
-								node->id, (char *) lfirst(lc)),
-						 errhint("The table migr.revisions was changed by hand; restore the missing revision.")));
-			node->parents[node->nparents++] = p;
-			nchildren[p]++;
-		}
+		node->parents = resolve_edges(graph, node, parent_ids[i], &node->nparents,
+									  nchildren);
+		node->deps = resolve_edges(graph, node, dep_ids[i], &node->ndeps,
+								   ndependents);
 	}
 	for (int i = 0; i < graph->nnodes; i++)
+	{
 		graph->nodes[i].children = palloc(sizeof(int) * Max(nchildren[i], 1));
+		graph->nodes[i].dependents = palloc(sizeof(int) * Max(ndependents[i], 1));
+	}
 	for (int i = 0; i < graph->nnodes; i++)
 	{
 		MigrNode   *node = &graph->nodes[i];
@@ -105,8 +118,55 @@ migr_graph_load(void)
 
 			parent->children[parent->nchildren++] = i;
 		}
+		for (int j = 0; j < node->ndeps; j++)
+		{
+			MigrNode   *dep = &graph->nodes[node->deps[j]];
+
+			dep->dependents[dep->ndependents++] = i;
+		}
 	}
 	return graph;
+}
+
+/*
+ * Positions of the revisions named in "ids" (parents or dependencies of
+ * "node"); counts each in reverse_count.  An unknown id means the catalog
+ * was edited by hand.
+ */
+static int *
+resolve_edges(MigrGraph *graph, MigrNode *node, List *ids, int *count,
+			  int *reverse_count)
+{
+	int		   *result = palloc(sizeof(int) * Max(list_length(ids), 1));
+	ListCell   *lc;
+
+	*count = 0;
+	foreach(lc, ids)
+	{
+		int			p = migr_graph_find(graph, (char *) lfirst(lc));
+
+		if (p < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("revision %s refers to unknown revision %s",
+							node->id, (char *) lfirst(lc)),
+					 errhint("The table migr.revisions was changed by hand; restore the missing revision.")));
+		result[(*count)++] = p;
+		reverse_count[p]++;
+	}
+	return result;
+}
+
+/* Position of the revision that carries branch label "label", or -1. */
+int
+migr_graph_find_label(const MigrGraph *graph, const char *label)
+{
+	GraphIndexEntry *entry;
+
+	if (strlen(label) > MIGR_MAX_ID_LEN)
+		return -1;
+	entry = hash_search(graph->labels, label, HASH_FIND, NULL);
+	return entry ? entry->position : -1;
 }
 
 /* Position of revision "id", or -1. */
@@ -129,6 +189,21 @@ migr_graph_heads(const MigrGraph *graph)
 
 	for (int i = 0; i < graph->nnodes; i++)
 		if (graph->nodes[i].nchildren == 0)
+			result = lappend_int(result, i);
+	return result;
+}
+
+/*
+ * Heads that no other revision depends on, oldest first: the heads that
+ * "head" chooses from.  A head something depends on is applied with it.
+ */
+List *
+migr_graph_effective_heads(const MigrGraph *graph)
+{
+	List	   *result = NIL;
+
+	for (int i = 0; i < graph->nnodes; i++)
+		if (graph->nodes[i].nchildren == 0 && graph->nodes[i].ndependents == 0)
 			result = lappend_int(result, i);
 	return result;
 }
@@ -167,11 +242,11 @@ migr_graph_current(const MigrGraph *graph)
 }
 
 /*
- * The revisions in "from" and everything reachable from them, through
- * parents (up = false) or children (up = true).
+ * The revisions in "from" and everything reachable from them over the
+ * edges in "edges" (EDGE_* bits).
  */
 static Bitmapset *
-closure(const MigrGraph *graph, List *from, bool up)
+closure(const MigrGraph *graph, List *from, int edges)
 {
 	Bitmapset  *seen = NULL;
 	int		   *stack = palloc(sizeof(int) * Max(graph->nnodes, 1));
@@ -191,32 +266,103 @@ closure(const MigrGraph *graph, List *from, bool up)
 	while (depth > 0)
 	{
 		const MigrNode *node = &graph->nodes[stack[--depth]];
-		int			count = up ? node->nchildren : node->nparents;
-		int		   *next = up ? node->children : node->parents;
+		const int  *lists[4] = {node->parents, node->deps, node->children,
+		node->dependents};
+		const int	counts[4] = {node->nparents, node->ndeps, node->nchildren,
+		node->ndependents};
 
-		for (int j = 0; j < count; j++)
-			if (!bms_is_member(next[j], seen))
-			{
-				seen = bms_add_member(seen, next[j]);
-				stack[depth++] = next[j];
-			}
+		for (int kind = 0; kind < 4; kind++)
+		{
+			if (!(edges & (1 << kind)))
+				continue;
+			for (int j = 0; j < counts[kind]; j++)
+				if (!bms_is_member(lists[kind][j], seen))
+				{
+					seen = bms_add_member(seen, lists[kind][j]);
+					stack[depth++] = lists[kind][j];
+				}
+		}
 	}
 	pfree(stack);
 	return seen;
 }
 
-/* "from" and all their ancestors. */
+/* "from" and everything they need: ancestors through parents and dependencies. */
 Bitmapset *
 migr_graph_ancestors(const MigrGraph *graph, List *from)
 {
-	return closure(graph, from, false);
+	return closure(graph, from, EDGE_PARENTS | EDGE_DEPS);
 }
 
-/* "from" and all their descendants. */
+/* "from" and everything that needs them: descendants and dependents. */
 Bitmapset *
 migr_graph_descendants(const MigrGraph *graph, List *from)
 {
-	return closure(graph, from, true);
+	return closure(graph, from, EDGE_CHILDREN | EDGE_DEPENDENTS);
+}
+
+/* "from" and their ancestors through parents only (their lineage below). */
+Bitmapset *
+migr_graph_lineage_down(const MigrGraph *graph, List *from)
+{
+	return closure(graph, from, EDGE_PARENTS);
+}
+
+/* "from" and their descendants through children only (their lineage above). */
+Bitmapset *
+migr_graph_lineage_up(const MigrGraph *graph, List *from)
+{
+	return closure(graph, from, EDGE_CHILDREN);
+}
+
+/*
+ * The revisions that must be applied for the database to be at "pos": at
+ * some revisions, those and all they need; just below some, all they need
+ * but not themselves.
+ */
+Bitmapset *
+migr_graph_wanted(const MigrGraph *graph, const MigrPosition *pos)
+{
+	ListCell   *lc;
+	Bitmapset  *result;
+
+	if (pos->at != NIL)
+		return migr_graph_ancestors(graph, pos->at);
+	result = migr_graph_ancestors(graph, pos->below);
+	foreach(lc, pos->below)
+		result = bms_del_member(result, lfirst_int(lc));
+	return result;
+}
+
+/*
+ * The revisions that must not be applied for the database to be at "pos":
+ * everything that needs the revisions there (not themselves), or, just
+ * below some revisions, those and everything that needs them.
+ */
+Bitmapset *
+migr_graph_above(const MigrGraph *graph, const MigrPosition *pos)
+{
+	ListCell   *lc;
+	Bitmapset  *result;
+
+	if (pos->at == NIL)
+		return migr_graph_descendants(graph, pos->below);
+	result = migr_graph_descendants(graph, pos->at);
+	foreach(lc, pos->at)
+		result = bms_del_member(result, lfirst_int(lc));
+	return result;
+}
+
+/* The members of a set as a List of positions, ascending. */
+List *
+migr_graph_bms_list(const Bitmapset *set)
+{
+	List	   *result = NIL;
+	int			n = -1;
+
+	while ((n = bms_next_member(set, n)) >= 0)
+		result = lappend_int(result, n);
+	return result;
 }
 
 /* Every applied revision. */
@@ -245,6 +391,23 @@ latest_first(Datum a, Datum b, void *arg)
 }
 
 /*
+ * The edges of kind 0 (lineage) or 1 (dependency) that point to revisions
+ * that go before "node": parents and dependencies when going up, children
+ * and dependents when going down.
+ */
+static const int *
+before_edges(const MigrNode *node, bool down, int kind, int *count)
+{
+	if (!down)
+	{
+		*count = kind == 0 ? node->nparents : node->ndeps;
+		return kind == 0 ? node->parents : node->deps;
+	}
+	*count = kind == 0 ? node->nchildren : node->ndependents;
+	return kind == 0 ? node->children : node->dependents;
+}
+
+/*
  * Order the revisions of "set" topologically: parents before children, or
  * with newest_first, children before parents.  Among revisions that are
  * ready at the same time the earliest registered goes first (the latest,
@@ -266,16 +429,24 @@ migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 								newest_first ? latest_first : earliest_first,
 								NULL);
 
-	/* Count, for each member, the members it has to wait for. */
+	/*
+	 * Count, for each member, the members it has to wait for: its parents
+	 * and dependencies (going up), or its children and dependents (going
+	 * down).
+	 */
 	while ((n = bms_next_member(set, n)) >= 0)
 	{
 		const MigrNode *node = &graph->nodes[n];
-		int			degree = newest_first ? node->nchildren : node->nparents;
-		int		   *edges = newest_first ? node->children : node->parents;
 
-		for (int j = 0; j < degree; j++)
-			if (bms_is_member(edges[j], set))
-				waiting[n]++;
+		for (int kind = 0; kind < 2; kind++)
+		{
+			int			degree;
+			const int  *edges = before_edges(node, newest_first, kind, &degree);
+
+			for (int j = 0; j < degree; j++)
+				if (bms_is_member(edges[j], set))
+					waiting[n]++;
+		}
 		if (waiting[n] == 0)
 			binaryheap_add_unordered(ready, Int32GetDatum(n));
 	}
@@ -285,13 +456,17 @@ migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 	{
 		int			next = DatumGetInt32(binaryheap_remove_first(ready));
 		const MigrNode *node = &graph->nodes[next];
-		int			degree = newest_first ? node->nparents : node->nchildren;
-		int		   *edges = newest_first ? node->parents : node->children;
 
 		result = lappend_int(result, next);
-		for (int j = 0; j < degree; j++)
-			if (bms_is_member(edges[j], set) && --waiting[edges[j]] == 0)
-				binaryheap_add(ready, Int32GetDatum(edges[j]));
+		for (int kind = 0; kind < 2; kind++)
+		{
+			int			degree;
+			const int  *edges = before_edges(node, !newest_first, kind, &degree);
+
+			for (int j = 0; j < degree; j++)
+				if (bms_is_member(edges[j], set) && --waiting[edges[j]] == 0)
+					binaryheap_add(ready, Int32GetDatum(edges[j]));
+		}
 	}
 
 	if (list_length(result) != count)
@@ -313,13 +488,4 @@ migr_graph_id_list(const MigrGraph *graph, List *nodes)
 		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "",
 						 graph->nodes[lfirst_int(lc)].id);
 	return buf.data;
-}
-
-/* Is "to" an ancestor of (or equal to) "from"? */
-bool
-migr_graph_reaches(const MigrGraph *graph, int from, int to)
-{
-	Bitmapset  *anc = migr_graph_ancestors(graph, list_make1_int(from));
-
-	return bms_is_member(to, anc);
 }

@@ -60,6 +60,8 @@ typedef struct MigrRevisionRow
 	char	   *downgrade;		/* NULL when the revision has none */
 	char	   *checksum;
 	List	   *parents;		/* list of char * */
+	List	   *depends_on;		/* list of char * */
+	List	   *labels;			/* list of char *, sorted */
 } MigrRevisionRow;
 
 extern void migr_owner_begin(MigrOwnerScope *scope);
@@ -67,11 +69,12 @@ extern void migr_owner_end(MigrOwnerScope *scope);
 extern void migr_capture_caller(MigrCaller *caller);
 
 extern MigrRevisionRow *migr_catalog_fetch_revision(const char *id);
-extern List *migr_catalog_graph_heads(List **applied_flags);
+extern List *migr_catalog_graph_heads(bool effective_only, List **applied_flags);
 extern bool migr_catalog_is_applied(const char *id);
 extern bool migr_catalog_was_ever_applied(const char *id);
 extern List *migr_catalog_prefix_matches(const char *prefix);
 extern char *migr_catalog_revision_exists(const char *id);
+extern char *migr_catalog_label_owner(const char *label);
 extern void migr_catalog_insert_revision(const MigrRevisionRow *row,
 										 const MigrCaller *caller);
 extern void migr_catalog_update_revision(const MigrRevisionRow *row,
@@ -132,14 +135,23 @@ extern int	migr_line_of(const char *text, int offset);
  * graph.c
  * ---------------------------------------------------------------------
  */
+/*
+ * A revision in the graph.  Two kinds of edges: parents (down_revision),
+ * which make lineages and version rows, and dependencies (depends_on),
+ * which only order.  Both count for what must be applied first.
+ */
 typedef struct MigrNode
 {
 	char	   *id;
 	int64		seq;			/* registration order */
 	int			nparents;
-	int		   *parents;		/* indexes into MigrGraph.nodes */
+	int		   *parents;		/* positions in MigrGraph.nodes */
 	int			nchildren;
 	int		   *children;
+	int			ndeps;
+	int		   *deps;
+	int			ndependents;
+	int		   *dependents;
 	bool		applied;
 	bool		has_downgrade;
 } MigrNode;
@@ -149,20 +161,38 @@ typedef struct MigrGraph
 	int			nnodes;
 	MigrNode   *nodes;			/* in registration order */
 	struct HTAB *index;			/* id -> position in nodes */
+	struct HTAB *labels;		/* branch label -> position in nodes */
 } MigrGraph;
+
+/*
+ * A place in the graph that a target names: either "at" some revisions (the
+ * applied set's tips there), or "just below" some revisions (none of them
+ * applied, everything under them applied).  Base is just below the roots.
+ */
+typedef struct MigrPosition
+{
+	List	   *at;				/* positions of revisions, or NIL */
+	List	   *below;			/* used when at is NIL */
+} MigrPosition;
 
 extern MigrGraph *migr_graph_load(void);
 extern int	migr_graph_find(const MigrGraph *graph, const char *id);
+extern int	migr_graph_find_label(const MigrGraph *graph, const char *label);
 extern List *migr_graph_heads(const MigrGraph *graph);
+extern List *migr_graph_effective_heads(const MigrGraph *graph);
 extern List *migr_graph_roots(const MigrGraph *graph);
 extern List *migr_graph_current(const MigrGraph *graph);
 extern Bitmapset *migr_graph_ancestors(const MigrGraph *graph, List *from);
 extern Bitmapset *migr_graph_descendants(const MigrGraph *graph, List *from);
+extern Bitmapset *migr_graph_lineage_down(const MigrGraph *graph, List *from);
+extern Bitmapset *migr_graph_lineage_up(const MigrGraph *graph, List *from);
+extern Bitmapset *migr_graph_wanted(const MigrGraph *graph, const MigrPosition *pos);
+extern Bitmapset *migr_graph_above(const MigrGraph *graph, const MigrPosition *pos);
+extern List *migr_graph_bms_list(const Bitmapset *set);
 extern Bitmapset *migr_graph_applied(const MigrGraph *graph);
 extern List *migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 							  bool newest_first);
 extern char *migr_graph_id_list(const MigrGraph *graph, List *nodes);
-extern bool migr_graph_reaches(const MigrGraph *graph, int from, int to);
 
 /* ---------------------------------------------------------------------
  * runner.c
@@ -184,11 +214,12 @@ typedef enum MigrTargetUse
 	MIGR_FOR_RANGE
 } MigrTargetUse;
 
-extern List *migr_resolve_target(const MigrGraph *graph, const char *target,
-								 MigrTargetUse use);
+extern MigrPosition *migr_resolve_target(const MigrGraph *graph,
+										 const char *target, MigrTargetUse use);
+extern List *migr_resolve_revisions(const MigrGraph *graph, const char *target);
 extern int	migr_resolve_revision(const MigrGraph *graph, const char *name);
 extern char *migr_resolve_revision_id(const char *name);
 extern bool migr_target_is_reached(const char *target);
-extern void migr_check_revision_id(const char *id);
+extern void migr_check_revision_id(const char *id, const char *what);
 
 #endif							/* MIGR_H */

@@ -1,12 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * register.c
- *		migr_revision(): store a migration in the catalog.
+ *		migr_revision() and migr_merge(): store revisions in the catalog.
  *
- * Everything is checked before anything is stored: the id, the parents,
- * and both scripts (parsed by the server's parser).  Registering the
- * identical revision again is a no-op; a revision that was never applied
- * may be registered again with other scripts, message or parents.
+ * Everything is checked before anything is stored: the id, the branch
+ * labels, the parents and dependencies, and both scripts (parsed by the
+ * server's parser).  Registering the identical revision again is a no-op; a
+ * revision that was never applied may be registered again with other
+ * scripts, message, parents, dependencies or labels.
+ *
+ * Parents and dependencies are resolved to full ids when registered, so
+ * what is stored never changes meaning later: a prefix or a branch label
+ * given here is stored as the revision it named at that moment.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +21,7 @@
 #include "common/string.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -23,6 +29,7 @@
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_revision);
+PG_FUNCTION_INFO_V1(migr_merge);
 
 /* A fresh random id of MIGR_GENERATED_ID_LEN hexadecimal digits. */
 static char *
@@ -39,7 +46,8 @@ generate_revision_id(void)
 					 errmsg("could not generate a random revision id")));
 		for (int i = 0; i < (int) sizeof(bytes); i++)
 			snprintf(id + i * 2, 3, "%02x", bytes[i]);
-		if (migr_catalog_revision_exists(id) == NULL)
+		if (migr_catalog_revision_exists(id) == NULL &&
+			migr_catalog_label_owner(id) == NULL)
 			return id;
 	}
 }
@@ -59,55 +67,104 @@ lists_equal(List *a, List *b)
 }
 
 static bool
-strings_equal(const char *a, const char *b)
+list_has(List *list, const char *s)
 {
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
+	ListCell   *lc;
+
+	foreach(lc, list)
+		if (strcmp((char *) lfirst(lc), s) == 0)
+		return true;
+	return false;
+}
+
+static int
+compare_strings(const ListCell *a, const ListCell *b)
+{
+	return strcmp((char *) lfirst(a), (char *) lfirst(b));
 }
 
 /*
- * Resolve the down_revision argument to full ids: each entry is an id or a
- * unique prefix of one; no duplicates, no self-reference.
+ * The non-NULL strings of a one-dimensional text[] argument; "what" names
+ * it in errors.
  */
 static List *
-resolve_parents(ArrayType *array, const char *id)
+array_argument(ArrayType *array, const char *what)
 {
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	List	   *parents = NIL;
-
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("down_revision must be a one-dimensional array")));
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	for (int i = 0; i < n; i++)
-	{
-		char	   *name;
-		ListCell   *lc;
+				 errmsg("%s must be a one-dimensional array", what)));
+	if (array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain NULL", what)));
+	return migr_text_array_to_list(PointerGetDatum(array));
+}
 
-		if (nulls[i])
+/*
+ * The full id that an entry of down_revision or depends_on names.  Ids and
+ * prefixes are looked up in the catalog; branch labels and targets such as
+ * "billing@head" need the graph, which is then loaded once.
+ */
+static char *
+resolve_reference(const char *name, const char *self, MigrGraph **graph,
+				  const char *what)
+{
+	const char *id;
+
+	if (strcmp(name, self) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_RECURSION),
+				 errmsg("revision %s cannot name itself in %s", self, what)));
+
+	if (strpbrk(name, "@+-") == NULL && strcmp(name, "head") != 0 &&
+		migr_catalog_label_owner(name) == NULL)
+		id = migr_resolve_revision_id(name);
+	else
+	{
+		List	   *found;
+		char	   *target = migr_catalog_label_owner(name) != NULL
+		? psprintf("%s@head", name) : pstrdup(name);
+
+		if (*graph == NULL)
+			*graph = migr_graph_load();
+		found = migr_resolve_revisions(*graph, target);
+		if (list_length(found) != 1)
 			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("down_revision must not contain NULL")));
-		name = TextDatumGetCString(elems[i]);
-		if (strcmp(name, id) != 0)
-			name = migr_resolve_revision_id(name);
-		if (strcmp(name, id) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_RECURSION),
-					 errmsg("revision %s cannot be its own parent", id)));
-		foreach(lc, parents)
-			if (strcmp((char *) lfirst(lc), name) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("down_revision names revision %s twice", name)));
-		parents = lappend(parents, name);
+					(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+					 errmsg("%s entry \"%s\" names %d revisions", what, name,
+							list_length(found)),
+					 errdetail("It names %s.", migr_graph_id_list(*graph, found)),
+					 errhint("Name one revision per entry.")));
+		id = (*graph)->nodes[linitial_int(found)].id;
 	}
-	return parents;
+
+	if (strcmp(id, self) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_RECURSION),
+				 errmsg("revision %s cannot name itself in %s", self, what)));
+	return (char *) id;
+}
+
+/* Resolve every entry of down_revision or depends_on; no duplicates. */
+static List *
+resolve_references(List *names, const char *self, MigrGraph **graph,
+				   const char *what)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		char	   *id = resolve_reference(lfirst(lc), self, graph, what);
+
+		if (list_has(result, id))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s names revision %s twice", what, id)));
+		result = lappend(result, id);
+	}
+	return result;
 }
 
 /*
@@ -118,7 +175,7 @@ static List *
 default_parents(void)
 {
 	List	   *applied;
-	List	   *heads = migr_catalog_graph_heads(&applied);
+	List	   *heads = migr_catalog_graph_heads(true, &applied);
 
 	if (list_length(heads) > 1)
 	{
@@ -133,39 +190,123 @@ default_parents(void)
 				 errmsg("cannot choose a parent: the revision graph has %d heads",
 						list_length(heads)),
 				 errdetail("The heads are %s.", buf.data),
-				 errhint("Pass down_revision explicitly, for example down_revision => '{%s}'.",
+				 errhint("Pass down_revision explicitly, for example down_revision => '{%s}', or join the heads with migr_merge().",
 						 (char *) linitial(heads))));
 	}
 	return heads;
 }
 
 /*
- * Refuse new parents that would put "id" below one of its own descendants.
+ * Check the branch labels of "row": valid names, none a revision id, none
+ * carried by another revision, none twice.  Sorts them.
  */
 static void
-check_no_cycle(const char *id, List *parents)
+check_labels(MigrRevisionRow *row)
 {
-	MigrGraph  *graph = migr_graph_load();
-	int			self = migr_graph_find(graph, id);
-	Bitmapset  *below;
 	ListCell   *lc;
 
-	below = migr_graph_descendants(graph, list_make1_int(self));
-	foreach(lc, parents)
+	row->labels = list_copy(row->labels);
+	list_sort(row->labels, compare_strings);
+	foreach(lc, row->labels)
 	{
-		int			p = migr_graph_find(graph, (char *) lfirst(lc));
+		const char *label = lfirst(lc);
+		char	   *owner;
 
-		if (bms_is_member(p, below))
+		migr_check_revision_id(label, "branch label");
+		if (foreach_current_index(lc) > 0 &&
+			strcmp(label, (char *) list_nth(row->labels, foreach_current_index(lc) - 1)) == 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_RECURSION),
-					 errmsg("revision %s cannot have %s as parent: that would make a cycle",
-							id, (char *) lfirst(lc)),
-					 errdetail("%s descends from %s.", (char *) lfirst(lc), id)));
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("branch label \"%s\" is given twice", label)));
+		if (migr_catalog_revision_exists(label) != NULL || strcmp(label, row->id) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("branch label \"%s\" is the id of a revision", label),
+					 errhint("Choose a label that no revision uses as its id.")));
+		owner = migr_catalog_label_owner(label);
+		if (owner != NULL && strcmp(owner, row->id) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("branch label \"%s\" already belongs to revision %s",
+							label, owner),
+					 errhint("Each branch label names one lineage; choose another label.")));
 	}
 }
 
 /*
- * migr_revision(message, upgrade, downgrade, revision, down_revision)
+ * Refuse new parents or dependencies that would put "id" below one of its
+ * own descendants or dependents.
+ */
+static void
+check_no_cycle(const MigrRevisionRow *row, MigrGraph *graph)
+{
+	int			self = migr_graph_find(graph, row->id);
+	Bitmapset  *above = migr_graph_descendants(graph, list_make1_int(self));
+	List	   *refs = list_concat_copy(row->parents, row->depends_on);
+	ListCell   *lc;
+
+	foreach(lc, refs)
+	{
+		int			p = migr_graph_find(graph, (char *) lfirst(lc));
+
+		if (bms_is_member(p, above))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_RECURSION),
+					 errmsg("revision %s cannot come after %s: that would make a cycle",
+							row->id, (char *) lfirst(lc)),
+					 errdetail("%s already comes after %s, through its parents or dependencies.",
+							   (char *) lfirst(lc), row->id)));
+	}
+}
+
+/*
+ * Store "row" (new, identical, or changed before it was ever applied).
+ * "existing" is the stored revision with this id, or NULL.
+ */
+static void
+store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
+			   MigrGraph *graph, const MigrCaller *caller)
+{
+	check_labels(row);
+
+	if (existing == NULL ||
+		strcmp(existing->checksum, row->checksum) != 0 ||
+		strcmp(existing->message, row->message) != 0 ||
+		!lists_equal(existing->parents, row->parents) ||
+		!lists_equal(existing->depends_on, row->depends_on) ||
+		!lists_equal(existing->labels, row->labels))
+		migr_catalog_bump_generation();
+	else
+		return;					/* identical: nothing to do */
+
+	if (existing == NULL)
+	{
+		if (migr_catalog_label_owner(row->id) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("revision id \"%s\" is already a branch label", row->id),
+					 errhint("Choose an id that no branch label uses.")));
+		migr_catalog_insert_revision(row, caller);
+		return;
+	}
+
+	if (migr_catalog_was_ever_applied(row->id))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision %s has already been applied and cannot be changed",
+						row->id),
+				 errdetail("The database ran the registered version of this revision; changing it would make the history lie."),
+				 errhint("Register a new revision that makes the further change.")));
+
+	if (!lists_equal(existing->parents, row->parents) ||
+		!lists_equal(existing->depends_on, row->depends_on))
+		check_no_cycle(row, graph ? graph : migr_graph_load());
+	migr_catalog_update_revision(row, existing->parents);
+}
+
+/*
+ * migr_revision(message, upgrade, downgrade, revision, down_revision,
+ *				 branch_labels, depends_on)
  */
 Datum
 migr_revision(PG_FUNCTION_ARGS)
@@ -174,6 +315,7 @@ migr_revision(PG_FUNCTION_ARGS)
 	MigrRevisionRow *existing;
 	MigrCaller	caller;
 	MigrOwnerScope scope;
+	MigrGraph  *graph = NULL;
 	List	   *statements;
 
 	migr_check_not_nested();
@@ -193,7 +335,7 @@ migr_revision(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 	{
 		row.id = text_to_cstring(PG_GETARG_TEXT_PP(3));
-		migr_check_revision_id(row.id);
+		migr_check_revision_id(row.id, "revision id");
 	}
 
 	migr_capture_caller(&caller);
@@ -211,42 +353,120 @@ migr_revision(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("upgrade script of revision %s contains no statement", row.id),
-				 errhint("A migration must change something.")));
+				 errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
 	if (row.downgrade != NULL)
 		(void) migr_parse_script(row.downgrade, row.id, "downgrade");
 	row.checksum = migr_checksum(row.upgrade, row.downgrade);
 
 	existing = migr_catalog_fetch_revision(row.id);
 
-	/* Parents. */
+	/* Parents, dependencies and labels: NULL keeps what is registered. */
 	if (!PG_ARGISNULL(4))
-		row.parents = resolve_parents(PG_GETARG_ARRAYTYPE_P(4), row.id);
+		row.parents = resolve_references(array_argument(PG_GETARG_ARRAYTYPE_P(4), "down_revision"),
+										 row.id, &graph, "down_revision");
 	else if (existing != NULL)
 		row.parents = existing->parents;
 	else
 		row.parents = default_parents();
 
-	if (existing == NULL)
-		migr_catalog_insert_revision(&row, &caller);
-	else if (strcmp(existing->checksum, row.checksum) == 0 &&
-			 strings_equal(existing->message, row.message) &&
-			 lists_equal(existing->parents, row.parents))
+	if (!PG_ARGISNULL(6))
+		row.depends_on = resolve_references(array_argument(PG_GETARG_ARRAYTYPE_P(6), "depends_on"),
+											row.id, &graph, "depends_on");
+	else if (existing != NULL)
+		row.depends_on = existing->depends_on;
+
+	if (!PG_ARGISNULL(5))
+		row.labels = array_argument(PG_GETARG_ARRAYTYPE_P(5), "branch_labels");
+	else if (existing != NULL)
+		row.labels = existing->labels;
+
+	store_revision(&row, existing, graph, &caller);
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(row.id));
+}
+
+/* Registration order: the order a merge lists its parents in. */
+static int
+compare_positions(const ListCell *a, const ListCell *b)
+{
+	return lfirst_int(a) - lfirst_int(b);
+}
+
+/*
+ * migr_merge(revisions, message, revision): a revision without scripts
+ * whose parents are the given revisions (by default every head), joining
+ * their branches into one.
+ */
+Datum
+migr_merge(PG_FUNCTION_ARGS)
+{
+	MigrRevisionRow row = {0};
+	MigrCaller	caller;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	List	   *parents = NIL;
+	Bitmapset  *below = NULL;
+	ListCell   *lc;
+
+	migr_check_not_nested();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("revisions and message must not be NULL")));
+	row.message = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	row.upgrade = "";
+	row.downgrade = "";
+	row.checksum = migr_checksum(row.upgrade, row.downgrade);
+	if (!PG_ARGISNULL(2))
 	{
-		/* Identical: nothing to do. */
+		row.id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		migr_check_revision_id(row.id, "revision id");
 	}
-	else
+
+	migr_capture_caller(&caller);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+	migr_lock_acquire("registering a merge");
+	if (row.id == NULL)
+		row.id = generate_revision_id();
+
+	graph = migr_graph_load();
+	foreach(lc, array_argument(PG_GETARG_ARRAYTYPE_P(0), "revisions"))
+		parents = list_concat_unique_int(parents,
+										 migr_resolve_revisions(graph, lfirst(lc)));
+	list_sort(parents, compare_positions);
+
+	if (list_length(parents) < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a merge needs at least two revisions to join"),
+				 parents == NIL ? 0
+				 : errdetail("The arguments name only %s.",
+							 migr_graph_id_list(graph, parents))));
+
+	/* A parent that another parent already includes joins nothing. */
+	foreach(lc, parents)
 	{
-		if (migr_catalog_was_ever_applied(row.id))
+		Bitmapset  *anc = migr_graph_ancestors(graph, list_make1_int(lfirst_int(lc)));
+
+		anc = bms_del_member(anc, lfirst_int(lc));
+		below = bms_add_members(below, anc);
+	}
+	foreach(lc, parents)
+		if (bms_is_member(lfirst_int(lc), below))
 			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision %s has already been applied and cannot be changed",
-							row.id),
-					 errdetail("The database ran the registered version of this revision; changing it would make the history lie."),
-					 errhint("Register a new revision that makes the further change.")));
-		if (!lists_equal(existing->parents, row.parents))
-			check_no_cycle(row.id, row.parents);
-		migr_catalog_update_revision(&row, existing->parents);
-	}
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("revision %s is already below another revision of the merge",
+							graph->nodes[lfirst_int(lc)].id),
+					 errhint("Merge only revisions on different branches, such as the heads.")));
+
+	foreach(lc, parents)
+		row.parents = lappend(row.parents, graph->nodes[lfirst_int(lc)].id);
+
+	store_revision(&row, migr_catalog_fetch_revision(row.id), graph, &caller);
 
 	migr_owner_end(&scope);
 	SPI_finish();

@@ -24,9 +24,10 @@ PG_FUNCTION_INFO_V1(migr_show);
 
 /*
  * The revisions a history range selects.  "a:b" is every revision that
- * descends from a (or equals it) and is an ancestor of b (or equals it);
- * either end may be empty (base, or the heads).  The ends are targets, so
- * "current:", "-2:", ":+1" and "ab12:head" all work.
+ * descends from a (or equals it) and is needed by b (or equals it); either
+ * end may be empty (base, or the heads).  The ends are targets, so
+ * "current:", "-2:", ":+1", "ab12:head" and "billing@base:billing@head" all
+ * work.
  */
 static Bitmapset *
 select_range(const MigrGraph *graph, const char *range)
@@ -51,16 +52,15 @@ select_range(const MigrGraph *graph, const char *range)
 	result = all;
 	if (*lower != '\0')
 	{
-		List	   *from = migr_resolve_target(graph, lower, MIGR_FOR_RANGE);
+		MigrPosition *from = migr_resolve_target(graph, lower, MIGR_FOR_RANGE);
 
-		if (from != NIL)
-			result = migr_graph_descendants(graph, from);
+		result = migr_graph_descendants(graph, from->at ? from->at : from->below);
 	}
 	if (*upper != '\0')
 	{
-		List	   *to = migr_resolve_target(graph, upper, MIGR_FOR_RANGE);
+		MigrPosition *to = migr_resolve_target(graph, upper, MIGR_FOR_RANGE);
 
-		result = bms_int_members(result, migr_graph_ancestors(graph, to));
+		result = bms_int_members(result, migr_graph_wanted(graph, to));
 	}
 	return result;
 }
@@ -103,8 +103,8 @@ migr_history(PG_FUNCTION_ARGS)
 		migr_catalog_history_rows(ids);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			Datum		values[8];
-			bool		nulls[8];
+			Datum		values[10];
+			bool		nulls[10];
 
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 							  values, nulls);
@@ -133,8 +133,8 @@ migr_show(PG_FUNCTION_ARGS)
 	MigrGraph  *graph;
 	List	   *found;
 	HeapTuple	result;
-	Datum		values[15];
-	bool		nulls[15];
+	Datum		values[19];
+	bool		nulls[19];
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "migr_show must return a composite type");
@@ -145,14 +145,12 @@ migr_show(PG_FUNCTION_ARGS)
 	migr_owner_begin(&scope);
 
 	graph = migr_graph_load();
-	found = migr_resolve_target(graph, name, MIGR_FOR_RANGE);
+	found = migr_resolve_revisions(graph, name);
 	if (list_length(found) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" does not name a single revision", name),
-				 found == NIL
-				 ? errdetail("It names base.")
-				 : errdetail("It names %s.", migr_graph_id_list(graph, found))));
+				 errdetail("It names %s.", migr_graph_id_list(graph, found))));
 
 	migr_catalog_show_row(graph->nodes[linitial_int(found)].id);
 	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,

@@ -17,18 +17,20 @@
 #include "access/xlog.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_upgrade);
-PG_FUNCTION_INFO_V1(migr_upgrade_relative);
 PG_FUNCTION_INFO_V1(migr_downgrade);
-PG_FUNCTION_INFO_V1(migr_downgrade_relative);
 PG_FUNCTION_INFO_V1(migr_stamp);
 
 typedef enum MigrOperation
@@ -116,33 +118,33 @@ steps_from(List *nodes, bool up)
 }
 
 /*
- * Upgrade: every ancestor of the target that is not applied yet, parents
- * first.
+ * Upgrade: everything the target needs that is not applied yet, parents and
+ * dependencies first.
  */
 static List *
-plan_upgrade(MigrRun *run, List *targets)
+plan_upgrade(MigrRun *run, const MigrPosition *pos)
 {
-	Bitmapset  *todo = migr_graph_ancestors(run->graph, targets);
+	Bitmapset  *todo = migr_graph_wanted(run->graph, pos);
 
 	todo = bms_del_members(todo, migr_graph_applied(run->graph));
 	return steps_from(migr_graph_order(run->graph, todo, false), true);
 }
 
 /*
- * Downgrade: every applied descendant of the target, children first.  The
- * target itself stays applied; "base" removes everything.  A target that is
- * not applied lies above the current state, which is an error.
+ * Downgrade: every applied revision above the target (its descendants and
+ * dependents), children and dependents first.  Other branches stay as they
+ * are.  A target that is not applied lies above the current state, which is
+ * an error.
  */
 static List *
-plan_downgrade(MigrRun *run, List *targets)
+plan_downgrade(MigrRun *run, const MigrPosition *pos)
 {
 	MigrGraph  *graph = run->graph;
-	Bitmapset  *applied = migr_graph_applied(graph);
 	Bitmapset  *todo;
 	List	   *steps;
 	ListCell   *lc;
 
-	foreach(lc, targets)
+	foreach(lc, pos->at)
 	{
 		MigrNode   *node = &graph->nodes[lfirst_int(lc)];
 
@@ -161,15 +163,7 @@ plan_downgrade(MigrRun *run, List *targets)
 		}
 	}
 
-	if (targets == NIL)
-		todo = applied;
-	else
-	{
-		todo = migr_graph_descendants(graph, targets);
-		foreach(lc, targets)
-			todo = bms_del_member(todo, lfirst_int(lc));
-		todo = bms_int_members(todo, applied);
-	}
+	todo = bms_int_members(migr_graph_above(graph, pos), migr_graph_applied(graph));
 	steps = steps_from(migr_graph_order(graph, todo, true), false);
 
 	/* Every step needs a downgrade script; check before running any. */
@@ -188,20 +182,31 @@ plan_downgrade(MigrRun *run, List *targets)
 }
 
 /*
- * Stamp: make the applied set exactly the target and its ancestors, without
- * running scripts: first remove what lies outside it, then add what is
- * missing.
+ * Stamp: mark the targets as the database's state without running scripts.
+ * Each target's lineage is set to it: what it needs becomes applied, what
+ * lies above it does not; other branches stay, unless "purge" makes the
+ * applied set exactly what the targets need.  Removals go first.
  */
 static List *
-plan_stamp(MigrRun *run, List *targets)
+plan_stamp(MigrRun *run, List *positions, bool purge)
 {
-	Bitmapset  *wanted = migr_graph_ancestors(run->graph, targets);
-	Bitmapset  *applied = migr_graph_applied(run->graph);
-	Bitmapset  *remove = bms_difference(applied, wanted);
-	Bitmapset  *add = bms_difference(wanted, applied);
+	MigrGraph  *graph = run->graph;
+	Bitmapset  *applied = migr_graph_applied(graph);
+	Bitmapset  *wanted = NULL;
+	Bitmapset  *above = NULL;
+	Bitmapset  *result;
+	ListCell   *lc;
 
-	return list_concat(steps_from(migr_graph_order(run->graph, remove, true), false),
-					   steps_from(migr_graph_order(run->graph, add, false), true));
+	foreach(lc, positions)
+	{
+		wanted = bms_add_members(wanted, migr_graph_wanted(graph, lfirst(lc)));
+		above = bms_add_members(above, migr_graph_above(graph, lfirst(lc)));
+	}
+	result = purge ? wanted
+		: bms_union(bms_difference(applied, above), wanted);
+
+	return list_concat(steps_from(migr_graph_order(graph, bms_difference(applied, result), true), false),
+					   steps_from(migr_graph_order(graph, bms_difference(result, applied), false), true));
 }
 
 /*
@@ -312,8 +317,18 @@ execute_step(MigrRun *run, const PlanStep *step, int number)
 	rec.started_at = GetCurrentTimestamp();
 
 	if (run->op != OP_STAMP)
+	{
+		/*
+		 * Settings a script changes (SET search_path, SET ROLE ...) last
+		 * until the end of its step, as in a function with a SET clause: they
+		 * never leak into the next step or the caller's session.
+		 */
+		int			guc_nest_level = NewGUCNestLevel();
+
 		run_script(step->up ? row->upgrade : row->downgrade, node->id,
 				   step->up ? "upgrade" : "downgrade");
+		AtEOXact_GUC(true, guc_nest_level);
+	}
 
 	rec.finished_at = GetCurrentTimestamp();
 	apply_to_graph(run->graph, step, &rec);
@@ -350,19 +365,30 @@ execute_plan(MigrRun *run)
  * grow with the number of steps.
  */
 static void
-run_operation(FunctionCallInfo fcinfo, MigrOperation op, const char *target)
+run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
+			  bool purge)
 {
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
 	MemoryContext op_cxt;
 	MemoryContext oldcxt;
-	List	   *targets;
+	const char *target = linitial(targets);
 
 	migr_check_not_nested();
 	InitMaterializedSRF(fcinfo, 0);
 	run.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	run.op = op;
 	run.target = target;
+	if (list_length(targets) > 1)
+	{
+		StringInfoData buf;
+		ListCell   *lc;
+
+		initStringInfo(&buf);
+		foreach(lc, targets)
+			appendStringInfo(&buf, "%s%s", buf.len ? "," : "", (char *) lfirst(lc));
+		run.target = buf.data;
+	}
 	migr_capture_caller(&run.caller);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -387,17 +413,25 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, const char *target)
 	switch (op)
 	{
 		case OP_UPGRADE:
-			targets = migr_resolve_target(run.graph, target, MIGR_FOR_UPGRADE);
-			run.steps = plan_upgrade(&run, targets);
+			run.steps = plan_upgrade(&run, migr_resolve_target(run.graph, target,
+															   MIGR_FOR_UPGRADE));
 			break;
 		case OP_DOWNGRADE:
-			targets = migr_resolve_target(run.graph, target, MIGR_FOR_DOWNGRADE);
-			run.steps = plan_downgrade(&run, targets);
+			run.steps = plan_downgrade(&run, migr_resolve_target(run.graph, target,
+																 MIGR_FOR_DOWNGRADE));
 			break;
 		case OP_STAMP:
-			targets = migr_resolve_target(run.graph, target, MIGR_FOR_STAMP);
-			run.steps = plan_stamp(&run, targets);
-			break;
+			{
+				List	   *positions = NIL;
+				ListCell   *lc;
+
+				foreach(lc, targets)
+					positions = lappend(positions,
+										migr_resolve_target(run.graph, lfirst(lc),
+															MIGR_FOR_STAMP));
+				run.steps = plan_stamp(&run, positions, purge);
+				break;
+			}
 	}
 	if (run.steps != NIL)
 	{
@@ -424,37 +458,70 @@ done:
 		elog(ERROR, "SPI_finish failed");
 }
 
+/*
+ * The target argument of a call; NULL is refused rather than ignored, so a
+ * deploy script passing an unset variable fails instead of doing nothing.
+ */
+static List *
+target_argument(FunctionCallInfo fcinfo, bool downgrade)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration target must not be NULL"),
+				 errhint("Use \"head\", \"base\", a revision id, or a relative target such as \"-1\".")));
+	if (get_fn_expr_argtype(fcinfo->flinfo, 0) == INT4OID)
+	{
+		int32		steps = PG_GETARG_INT32(0);
+
+		/* Zero steps is "+0" going up and "-0" going down: a no-op. */
+		if (steps > 0 || (steps == 0 && !downgrade))
+			return list_make1(psprintf("+%d", steps));
+		return list_make1(psprintf("-%lld", -(long long) steps));
+	}
+	return list_make1(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+}
+
+/* migr_upgrade(target text) and migr_upgrade(target integer) */
 Datum
 migr_upgrade(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_UPGRADE, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	run_operation(fcinfo, OP_UPGRADE, target_argument(fcinfo, false), false);
 	return (Datum) 0;
 }
 
-Datum
-migr_upgrade_relative(PG_FUNCTION_ARGS)
-{
-	run_operation(fcinfo, OP_UPGRADE, psprintf("%+d", PG_GETARG_INT32(0)));
-	return (Datum) 0;
-}
-
+/* migr_downgrade(target text) and migr_downgrade(target integer) */
 Datum
 migr_downgrade(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_DOWNGRADE, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false);
 	return (Datum) 0;
 }
 
-Datum
-migr_downgrade_relative(PG_FUNCTION_ARGS)
-{
-	run_operation(fcinfo, OP_DOWNGRADE, psprintf("%+d", PG_GETARG_INT32(0)));
-	return (Datum) 0;
-}
-
+/*
+ * migr_stamp(VARIADIC targets text[]) and migr_stamp(targets text[], purge).
+ */
 Datum
 migr_stamp(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_STAMP, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	List	   *targets;
+	bool		purge;
+
+	if (PG_ARGISNULL(0) || (PG_NARGS() > 1 && PG_ARGISNULL(1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("stamp targets and purge must not be NULL")));
+	targets = migr_text_array_to_list(PG_GETARG_DATUM(0));
+	purge = PG_NARGS() > 1 && PG_GETARG_BOOL(1);
+	if (array_contains_nulls(PG_GETARG_ARRAYTYPE_P(0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("stamp targets must not be NULL")));
+	if (targets == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migr_stamp needs at least one target"),
+				 errhint("Use migr_stamp('base') to mark nothing as applied.")));
+	run_operation(fcinfo, OP_STAMP, targets, purge);
 	return (Datum) 0;
 }

@@ -9,12 +9,17 @@
  *		base			no revision at all
  *		ID				a full revision id, or a unique prefix of at least
  *						MIGR_MIN_PREFIX_LEN characters
+ *		current			the applied heads
  *		[START]+N		N steps up from START
  *		[START]-N		N steps down from START
+ *		X@T				any of the above, within the lineage of X (a branch
+ *						label or a revision)
  * where START is head, base or an ID, and an empty START means the current
- * revision.  Ids consist of [A-Za-z0-9_], so "+" and "-" never belong to one.
+ * revision.  Ids consist of [A-Za-z0-9_], so "+", "-" and "@" never belong
+ * to one.
  *
- * A target resolves to a list of graph positions; NIL is base.
+ * A target resolves to a MigrPosition: "at" some revisions or "just below"
+ * some (base).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,11 +32,11 @@
 static const char *const reserved_ids[] = {"head", "heads", "base", "current"};
 
 /*
- * Check that "id" can name a revision: 1 to 64 of [A-Za-z0-9_], and not a
- * word that targets reserve.
+ * Check that "id" can name a revision or branch label ("what" says which):
+ * 1 to 64 of [A-Za-z0-9_], and not a word that targets reserve.
  */
 void
-migr_check_revision_id(const char *id)
+migr_check_revision_id(const char *id, const char *what)
 {
 	size_t		len = strlen(id);
 
@@ -39,16 +44,15 @@ migr_check_revision_id(const char *id)
 		strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid revision id \"%s\"", id),
-				 errdetail("A revision id consists of 1 to %d letters, digits and underscores.",
-						   MIGR_MAX_ID_LEN),
-				 errhint("Leave the revision NULL to get a generated id.")));
+				 errmsg("invalid %s \"%s\"", what, id),
+				 errdetail("It must consist of 1 to %d letters, digits and underscores.",
+						   MIGR_MAX_ID_LEN)));
 
 	for (int i = 0; i < (int) lengthof(reserved_ids); i++)
 		if (pg_strcasecmp(id, reserved_ids[i]) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_RESERVED_NAME),
-					 errmsg("revision id \"%s\" is reserved", id),
+					 errmsg("%s \"%s\" is reserved", what, id),
 					 errdetail("\"head\", \"heads\", \"base\" and \"current\" are target names.")));
 }
 
@@ -119,68 +123,216 @@ migr_resolve_revision_id(const char *name)
 	return resolve_name(NULL, name);
 }
 
-/* The single head of the graph, or base when the graph is empty. */
-static List *
-single_head(const MigrGraph *graph, const char *target)
+/*
+ * Where a target looks: the whole graph, or one lineage ("X@...").  The
+ * lineage of a branch label is its revision and everything descending from
+ * it; the lineage of a revision is everything below and above it.  Base is
+ * just below the lineage's roots.
+ */
+typedef struct Scope
 {
-	List	   *heads = migr_graph_heads(graph);
+	const char *name;			/* X of "X@...", or NULL for the whole graph */
+	Bitmapset  *members;		/* NULL for the whole graph */
+	List	   *roots;
+} Scope;
+
+static bool
+in_scope(const Scope *scope, int n)
+{
+	return scope->members == NULL || bms_is_member(n, scope->members);
+}
+
+/* The members of "nodes" that lie in "scope". */
+static List *
+restrict_to(const Scope *scope, List *nodes)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, nodes)
+		if (in_scope(scope, lfirst_int(lc)))
+			result = lappend_int(result, lfirst_int(lc));
+	return result;
+}
+
+static MigrPosition *
+position_at(List *nodes)
+{
+	MigrPosition *pos = palloc0(sizeof(MigrPosition));
+
+	pos->at = nodes;
+	return pos;
+}
+
+static MigrPosition *
+position_below(List *nodes)
+{
+	MigrPosition *pos = palloc0(sizeof(MigrPosition));
+
+	pos->below = nodes;
+	return pos;
+}
+
+static void
+make_whole_scope(const MigrGraph *graph, Scope *scope)
+{
+	scope->name = NULL;
+	scope->members = NULL;
+	scope->roots = migr_graph_roots(graph);
+}
+
+/* The scope of "X@...": X is a branch label, or else a revision. */
+static void
+make_lineage_scope(const MigrGraph *graph, const char *name, Scope *scope)
+{
+	int			label = migr_graph_find_label(graph, name);
+
+	scope->name = name;
+	if (label >= 0)
+	{
+		scope->members = migr_graph_lineage_up(graph, list_make1_int(label));
+		scope->roots = list_make1_int(label);
+	}
+	else
+	{
+		int			rev = migr_resolve_revision(graph, name);
+		Bitmapset  *below = migr_graph_lineage_down(graph, list_make1_int(rev));
+		int			n = -1;
+
+		scope->members = bms_union(below,
+								   migr_graph_lineage_up(graph, list_make1_int(rev)));
+		scope->roots = NIL;
+		while ((n = bms_next_member(below, n)) >= 0)
+			if (graph->nodes[n].nparents == 0)
+				scope->roots = lappend_int(scope->roots, n);
+	}
+}
+
+/* "head": the single head of the scope, or base when it has none. */
+static MigrPosition *
+single_head(const MigrGraph *graph, const Scope *scope, const char *target)
+{
+	List	   *heads;
+
+	if (scope->members == NULL)
+		heads = migr_graph_effective_heads(graph);
+	else
+		heads = restrict_to(scope, migr_graph_heads(graph));
 
 	if (list_length(heads) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-				 errmsg("target \"%s\" is ambiguous: the revision graph has %d heads",
-						target, list_length(heads)),
+				 errmsg("target \"%s\" is ambiguous: %s has %d heads",
+						target, scope->name ? scope->name : "the revision graph",
+						list_length(heads)),
 				 errdetail("The heads are %s.", migr_graph_id_list(graph, heads)),
-				 errhint("Name one head, use \"heads\" for all of them, or join them with a merge revision.")));
-	return heads;
+				 errhint("Name one branch, as in \"%s@head\", use \"heads\" for all of them, or join them with migr_merge().",
+						 graph->nodes[linitial_int(heads)].id)));
+	if (heads == NIL)
+		return position_below(scope->roots);
+	return position_at(heads);
+}
+
+/* A revision named inside a scope must belong to it. */
+static int
+revision_in_scope(const MigrGraph *graph, const Scope *scope, const char *name)
+{
+	int			rev = migr_resolve_revision(graph, name);
+
+	if (!in_scope(scope, rev))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("revision %s is not in branch %s", graph->nodes[rev].id,
+						scope->name),
+				 errhint("migr_history() shows which revisions descend from which.")));
+	return rev;
+}
+
+/* The current position within the scope: its applied tips, or its base. */
+static MigrPosition *
+current_in_scope(const MigrGraph *graph, const Scope *scope, const char *target)
+{
+	List	   *current = restrict_to(scope, migr_graph_current(graph));
+
+	if (list_length(current) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+				 errmsg("relative target \"%s\" is ambiguous: %s has %d current heads",
+						target, scope->name ? scope->name : "the database",
+						list_length(current)),
+				 errdetail("The current heads are %s.", migr_graph_id_list(graph, current)),
+				 errhint("Narrow it to one branch, as in \"%s@%s\".",
+						 graph->nodes[linitial_int(current)].id, target)));
+	if (current == NIL)
+		return position_below(scope->roots);
+	return position_at(current);
 }
 
 /*
- * Walk "steps" steps from "start" (NIL = base): up through children, or
+ * Walk "steps" steps from "start" within the scope: up through children, or
  * down through parents.  Each step must have exactly one way to go, except
- * that the last step down may reach all parents of a merge.
+ * that the last step down may reach all parents of a merge.  Going down from
+ * a revision without parents (in the scope) reaches the base just below it.
  */
-static List *
-walk(const MigrGraph *graph, List *start, int steps, bool up,
-	 const char *target)
+static MigrPosition *
+walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
+	 int steps, bool up, const char *target)
 {
-	List	   *cur = start;
+	MigrPosition *cur = start;
 
 	for (int done = 0; done < steps; done++)
 	{
 		List	   *next = NIL;
+		bool		past_end;
+
+		if (list_length(cur->at) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+					 errmsg("relative target \"%s\" is ambiguous", target),
+					 errdetail("It starts from several revisions: %s.",
+							   migr_graph_id_list(graph, cur->at)),
+					 errhint("Start from one revision, as in \"%s%c%d\".",
+							 graph->nodes[linitial_int(cur->at)].id,
+							 up ? '+' : '-', steps)));
 
 		if (up)
 		{
-			if (cur == NIL)
-				next = migr_graph_roots(graph);
+			if (cur->at == NIL)
+				next = restrict_to(scope, cur->below);
 			else
 			{
-				const MigrNode *node = &graph->nodes[linitial_int(cur)];
+				const MigrNode *node = &graph->nodes[linitial_int(cur->at)];
 
 				for (int j = 0; j < node->nchildren; j++)
-					next = lappend_int(next, node->children[j]);
+					if (in_scope(scope, node->children[j]))
+						next = lappend_int(next, node->children[j]);
 			}
+			past_end = (next == NIL);
 		}
 		else
 		{
-			const MigrNode *node;
-
-			if (cur == NIL)
-				next = NIL;
-			else
+			past_end = (cur->at == NIL);
+			if (!past_end)
 			{
-				node = &graph->nodes[linitial_int(cur)];
+				const MigrNode *node = &graph->nodes[linitial_int(cur->at)];
+
 				for (int j = 0; j < node->nparents; j++)
-					next = lappend_int(next, node->parents[j]);
+					if (in_scope(scope, node->parents[j]))
+						next = lappend_int(next, node->parents[j]);
+				if (next == NIL)
+				{
+					cur = position_below(cur->at);
+					continue;
+				}
 			}
 		}
 
-		if ((up && next == NIL) || (!up && cur == NIL))
+		if (past_end)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("relative target \"%s\" walks past the %s of the revision graph",
-							target, up ? "head" : "base"),
+					 errmsg("relative target \"%s\" walks past the %s of %s",
+							target, up ? "head" : "base",
+							scope->name ? scope->name : "the revision graph"),
 					 errdetail("Only %d of %d steps %s were possible.",
 							   done, steps, up ? "up" : "down")));
 
@@ -188,11 +340,12 @@ walk(const MigrGraph *graph, List *start, int steps, bool up,
 			ereport(ERROR,
 					(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
 					 errmsg("relative target \"%s\" is ambiguous", target),
-					 errdetail("After %d steps %s, the walk can continue to %s.",
-							   done, up ? "up" : "down",
+					 errdetail("Step %d %s can go to %s.",
+							   done + 1, up ? "up" : "down",
 							   migr_graph_id_list(graph, next)),
-					 errhint("Name the revision to go to instead of a relative step.")));
-		cur = next;
+					 errhint("Name the branch to follow, as in \"%s@%s\", or the revision to go to.",
+							 graph->nodes[linitial_int(next)].id, target)));
+		cur = position_at(next);
 	}
 	return cur;
 }
@@ -203,32 +356,29 @@ walk(const MigrGraph *graph, List *start, int steps, bool up,
 static int
 parse_steps(const char *digits, const char *target)
 {
-	long		n = 0;
-
 	if (*digits == '\0' || strspn(digits, "0123456789") != strlen(digits) ||
 		strlen(digits) > 9)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid relative target \"%s\"", target),
 				 errhint("A relative target is +N or -N, optionally after a revision, \"head\" or \"base\", as in \"head-1\" or \"ab12cd+2\".")));
-	n = strtol(digits, NULL, 10);
-	return (int) n;
+	return (int) strtol(digits, NULL, 10);
 }
 
 /*
- * Resolve "target" for the given use.
+ * Resolve "text" (a target without its "X@" part) within "scope".
  */
-List *
-migr_resolve_target(const MigrGraph *graph, const char *target,
-					MigrTargetUse use)
+static MigrPosition *
+resolve_in_scope(const MigrGraph *graph, const Scope *scope, const char *text,
+				 const char *target, MigrTargetUse use)
 {
-	const char *sign = strpbrk(target, "+-");
+	const char *sign = strpbrk(text, "+-");
 	char	   *start_name;
-	List	   *start;
-	int			steps;
+	MigrPosition *start;
 	bool		up;
+	int			steps;
 
-	if (*target == '\0')
+	if (*text == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("empty migration target"),
@@ -236,24 +386,31 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 
 	if (sign == NULL)
 	{
-		if (strcmp(target, "base") == 0)
-			return NIL;
-		if (strcmp(target, "head") == 0)
-			return single_head(graph, target);
-		if (strcmp(target, "heads") == 0)
-			return migr_graph_heads(graph);
-		if (strcmp(target, "current") == 0)
-			return migr_graph_current(graph);
-		return list_make1_int(migr_resolve_revision(graph, target));
+		if (strcmp(text, "base") == 0)
+			return position_below(scope->roots);
+		if (strcmp(text, "head") == 0)
+			return single_head(graph, scope, target);
+		if (strcmp(text, "heads") == 0)
+		{
+			List	   *heads = restrict_to(scope, migr_graph_heads(graph));
+
+			return heads ? position_at(heads) : position_below(scope->roots);
+		}
+		if (strcmp(text, "current") == 0)
+		{
+			List	   *current = restrict_to(scope, migr_graph_current(graph));
+
+			return current ? position_at(current) : position_below(scope->roots);
+		}
+		return position_at(list_make1_int(revision_in_scope(graph, scope, text)));
 	}
 
-	start_name = pnstrdup(target, sign - target);
+	start_name = pnstrdup(text, sign - text);
 	up = (*sign == '+');
 	steps = parse_steps(sign + 1, target);
 
 	if (*start_name == '\0' || strcmp(start_name, "current") == 0)
 	{
-		/* Relative to the current revision. */
 		if (use == MIGR_FOR_UPGRADE && !up)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -264,29 +421,66 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("downgrade target \"%s\" goes up", target),
 					 errhint("Use migr_upgrade('%s') to go up.", target)));
-		start = migr_graph_current(graph);
-		if (list_length(start) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-					 errmsg("relative target \"%s\" is ambiguous: the database has %d current heads",
-							target, list_length(start)),
-					 errdetail("The current heads are %s.", migr_graph_id_list(graph, start)),
-					 errhint("Name the revision to go to, as in \"%s%s\".",
-							 graph->nodes[linitial_int(start)].id, target)));
+		start = current_in_scope(graph, scope, target);
 	}
 	else if (strcmp(start_name, "base") == 0)
-		start = NIL;
+		start = position_below(scope->roots);
 	else if (strcmp(start_name, "head") == 0)
-		start = single_head(graph, target);
+		start = single_head(graph, scope, target);
 	else if (strcmp(start_name, "heads") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("relative target \"%s\" needs a single starting revision", target),
 				 errhint("Start from \"head\" or from one revision.")));
 	else
-		start = list_make1_int(migr_resolve_revision(graph, start_name));
+		start = position_at(list_make1_int(revision_in_scope(graph, scope,
+															 start_name)));
 
-	return walk(graph, start, steps, up, target);
+	return walk(graph, scope, start, steps, up, target);
+}
+
+/*
+ * Resolve "target" for the given use.
+ */
+MigrPosition *
+migr_resolve_target(const MigrGraph *graph, const char *target,
+					MigrTargetUse use)
+{
+	const char *at = strchr(target, '@');
+	Scope		scope;
+
+	if (at == NULL)
+	{
+		make_whole_scope(graph, &scope);
+		return resolve_in_scope(graph, &scope, target, target, use);
+	}
+
+	if (at == target || strchr(at + 1, '@') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid branch target \"%s\"", target),
+				 errhint("A branch target is \"label@target\" or \"revision@target\", as in \"billing@head\".")));
+	make_lineage_scope(graph, pnstrdup(target, at - target), &scope);
+	return resolve_in_scope(graph, &scope, at + 1, target, use);
+}
+
+/*
+ * The revisions a target names, for callers that need real revisions (a
+ * merge's parents, a dependency, migr_show): base is an error.
+ */
+List *
+migr_resolve_revisions(const MigrGraph *graph, const char *target)
+{
+	MigrPosition *pos = migr_resolve_target(graph, target, MIGR_FOR_RANGE);
+
+	if (pos->at == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" names no revision", target),
+				 errdetail("It names the base of %s.",
+						   pos->below ? migr_graph_id_list(graph, pos->below)
+						   : "the empty graph")));
+	return pos->at;
 }
 
 /*
@@ -301,7 +495,8 @@ migr_target_is_reached(const char *target)
 	if (strcmp(target, "head") == 0 || strcmp(target, "heads") == 0)
 	{
 		List	   *applied;
-		List	   *heads = migr_catalog_graph_heads(&applied);
+		List	   *heads = migr_catalog_graph_heads(strcmp(target, "head") == 0,
+														 &applied);
 		ListCell   *lc;
 
 		if (heads == NIL)
@@ -313,7 +508,7 @@ migr_target_is_reached(const char *target)
 				return false;
 		return true;
 	}
-	if (strpbrk(target, "+-") != NULL || strlen(target) > MIGR_MAX_ID_LEN)
+	if (strpbrk(target, "+-@") != NULL || strlen(target) > MIGR_MAX_ID_LEN)
 		return false;
 	return migr_catalog_is_applied(target);
 }
