@@ -327,7 +327,7 @@ execute_step(MigrRun *run, const PlanStep *step, int number)
 
 		run_script(step->up ? row->upgrade : row->downgrade, node->id,
 				   step->up ? "upgrade" : "downgrade");
-		AtEOXact_GUC(true, guc_nest_level);
+		AtEOXact_GUC(false, guc_nest_level);
 	}
 
 	rec.finished_at = GetCurrentTimestamp();

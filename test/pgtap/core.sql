@@ -1,31 +1,39 @@
 -- core.sql: migr's API and core semantics, checked with pgTAP.  Runs in a
 -- fresh database where pgtap and migr are installed; everything is rolled back.
 BEGIN;
-SELECT plan(45);
+SELECT plan(58);
 
 -- The API: names, parameter types, results.
-SELECT has_function('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]']);
+SELECT has_function('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]', 'text[]', 'text[]']);
+SELECT has_function('migr_merge', ARRAY['text[]', 'text', 'text']);
+SELECT has_function('migr_branches', ARRAY[]::text[]);
 SELECT has_function('migr_upgrade', ARRAY['text']);
 SELECT has_function('migr_upgrade', ARRAY['integer']);
 SELECT has_function('migr_downgrade', ARRAY['text']);
 SELECT has_function('migr_downgrade', ARRAY['integer']);
-SELECT has_function('migr_stamp', ARRAY['text']);
+SELECT has_function('migr_stamp', ARRAY['text[]']);
+SELECT has_function('migr_stamp', ARRAY['text[]', 'boolean']);
 SELECT has_function('migr_current', ARRAY[]::text[]);
 SELECT has_function('migr_heads', ARRAY[]::text[]);
 SELECT has_function('migr_history', ARRAY['text']);
 SELECT has_function('migr_show', ARRAY['text']);
-SELECT function_returns('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]'], 'text');
+SELECT function_returns('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]', 'text[]', 'text[]'], 'text');
+SELECT function_returns('migr_merge', ARRAY['text[]', 'text', 'text'], 'text');
 SELECT function_returns('migr_current', 'setof text');
 SELECT function_returns('migr_show', ARRAY['text'], 'migr.revision_info');
-SELECT tables_are('migr', ARRAY['revisions', 'applied', 'version', 'log', 'state']);
+SELECT tables_are('migr', ARRAY['revisions', 'branch_labels', 'applied', 'version', 'log', 'state']);
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
              FROM pg_extension e, unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
             WHERE e.extname = 'migr'),
-          ARRAY['applied', 'log', 'log_seq', 'revision_seq', 'revisions', 'run_seq', 'state', 'version'],
-          'every catalog table and sequence is extension configuration');
+          ARRAY['applied', 'branch_labels', 'log', 'log_seq', 'revision_seq', 'revisions', 'run_seq', 'version'],
+          'every catalog table and sequence but migr.state is extension configuration');
 SELECT ok(NOT has_function_privilege('public', 'migr_upgrade(text)', 'EXECUTE'), 'PUBLIC cannot migr_upgrade');
 SELECT ok(NOT has_function_privilege('public', 'migr_show(text)', 'EXECUTE'), 'PUBLIC cannot migr_show');
 SELECT ok(has_function_privilege('public', 'migr_history(text)', 'EXECUTE'), 'PUBLIC can migr_history');
+SELECT ok(NOT has_function_privilege('public', 'migr_merge(text[],text,text)', 'EXECUTE'), 'PUBLIC cannot migr_merge');
+SELECT ok(NOT has_function_privilege('public', 'migr_stamp(text[])', 'EXECUTE'), 'PUBLIC cannot migr_stamp');
+SELECT ok(NOT has_function_privilege('public', 'migr_stamp(text[],boolean)', 'EXECUTE'), 'PUBLIC cannot migr_stamp with purge');
+SELECT ok(has_function_privilege('public', 'migr_branches()', 'EXECUTE'), 'PUBLIC can migr_branches');
 
 -- A chain of three.
 SELECT is(migr_revision('one', 'CREATE TABLE tap_1 (id int)', 'DROP TABLE tap_1', 'tap_a1'), 'tap_a1', 'register tap_a1');
@@ -67,6 +75,15 @@ SELECT throws_ok($$SELECT * FROM migr_upgrade()$$, '22012', NULL, 'step 3 fails'
 SELECT is_empty('SELECT * FROM migr_current()', 'still at base');
 SELECT hasnt_table('tap_1');
 SELECT is((SELECT count(*) FROM migr.applied), 0::bigint, 'nothing applied');
+
+-- The graph: a branch with a label, a merge, and 'head' with two heads.
+SELECT migr_revision('three', 'CREATE TABLE tap_3 (id int)', 'DROP TABLE tap_3', 'tap_c3');
+SELECT is(migr_revision('side', 'CREATE TABLE tap_s (id int)', 'DROP TABLE tap_s', 'tap_s1', ARRAY['tap_a1'], ARRAY['tap_side']), 'tap_s1', 'register a labelled branch');
+SELECT throws_ok($$SELECT * FROM migr_upgrade('head')$$, '42P08', NULL, 'head with two heads');
+SELECT results_eq($$SELECT step, revision FROM migr_upgrade('tap_side@head')$$,
+                  $$VALUES (1, 'tap_a1'), (2, 'tap_s1')$$, 'upgrade one branch by its label');
+SELECT is(migr_merge(message => 'join', revision => 'tap_m'), 'tap_m', 'merge the heads');
+SELECT results_eq($$SELECT revision FROM migr_upgrade()$$, ARRAY['tap_b2', 'tap_c3', 'tap_m'], 'upgrade to the merge');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -74,7 +74,9 @@ SELECT c.relname, c.relkind
  WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind IN ('r', 'S')
  ORDER BY c.relname;
 
--- ... and every one of them is dumped by pg_dump as extension configuration.
+-- ... and every one of them except migr.state is dumped by pg_dump as extension
+-- configuration (migr.state only holds a change counter: a restored database
+-- starts its own).
 SELECT c.relname
   FROM pg_extension e, unnest(e.extconfig) AS x(oid)
   JOIN pg_class c ON c.oid = x.oid
@@ -122,11 +124,12 @@ SELECT DISTINCT p.pronamespace::regnamespace AS schema
 -- migr_show (which reveals scripts); granted on the read-only functions.
 SELECT f AS function, has_function_privilege('public', f, 'EXECUTE') AS public_execute
   FROM unnest(ARRAY[
-    'migr_revision(text,text,text,text,text[])',
+    'migr_revision(text,text,text,text,text[],text[],text[])',
+    'migr_merge(text[],text,text)',
     'migr_upgrade(text)', 'migr_upgrade(integer)',
     'migr_downgrade(text)', 'migr_downgrade(integer)',
-    'migr_stamp(text)', 'migr_show(text)',
-    'migr_current()', 'migr_heads()', 'migr_history(text)']) AS f;
+    'migr_stamp(text[])', 'migr_stamp(text[],boolean)', 'migr_show(text)',
+    'migr_current()', 'migr_heads()', 'migr_branches()', 'migr_history(text)']) AS f;
 
 -- No privilege at all for PUBLIC on the schema migr and its tables.
 SELECT has_schema_privilege('public', 'migr', 'USAGE') AS public_usage_migr,

@@ -82,7 +82,7 @@ SELECT migr_revision('second', 'CREATE TABLE reg_b (id int)', 'DROP TABLE reg_b'
 SELECT :'r2' ~ '^[0-9a-f]{12}$' AS hex_id, :'r1' <> :'r2' AS distinct_ids;
 SELECT id = :'r1' AS is_r1, id = :'r2' AS is_r2, down_revision = ARRAY[:'r1'] AS parent_is_r1, is_head
   FROM migr.revisions ORDER BY seq;
-SELECT (SELECT array_agg(h) FROM migr_heads() h) = ARRAY[:'r2'] AS heads_is_r2;
+SELECT (SELECT array_agg(h.revision) FROM migr_heads() h) = ARRAY[:'r2'] AS heads_is_r2;
 
 -- Re-registering the identical revision is a no-op: same id, same row, same seq.
 SELECT migr_fingerprint() AS fp \gset
@@ -102,7 +102,7 @@ SELECT migr_revision('long id', 'SELECT 1', 'SELECT 2', repeat('x', 64), '{}') =
 -- '{}' makes a new root: the graph now has two heads.
 SELECT migr_revision('other root', 'CREATE TABLE reg_root2 (id int)', 'DROP TABLE reg_root2', 'root2', '{}');
 SELECT id, down_revision = ARRAY[:'r2'] AS under_r2, down_revision = '{}' AS root, is_head FROM migr.revisions WHERE id IN ('reg_c', 'root2', repeat('x', 64)) ORDER BY seq;
-SELECT h FROM migr_heads() h ORDER BY 1;
+SELECT h.revision FROM migr_heads() h ORDER BY 1;
 -- ... so a registration without down_revision cannot choose a parent.
 SELECT refused($$SELECT migr_revision('no parent', 'SELECT 1', NULL, 'noparent')$$);
 SELECT refused($$SELECT migr_revision('no parent', 'SELECT 1')$$);
@@ -110,7 +110,7 @@ SELECT refused($$SELECT migr_revision('no parent', 'SELECT 1')$$);
 -- Clean up the extra roots: a never-applied revision can be re-parented.
 SELECT migr_revision('other root', 'CREATE TABLE reg_root2 (id int)', 'DROP TABLE reg_root2', 'root2', ARRAY['reg_c']);
 SELECT migr_revision('long id', 'SELECT 1', 'SELECT 2', repeat('x', 64), ARRAY['root2']);
-SELECT h FROM migr_heads() h;
+SELECT h.revision FROM migr_heads() h;
 
 -- Changing a revision that was never applied is accepted: scripts, message
 -- (checksum follows the scripts), parents (is_head is recomputed).

@@ -215,10 +215,15 @@ SELECT refused($$SELECT * FROM migr_upgrade('')$$);
 SELECT refused($$SELECT * FROM migr_downgrade('')$$);
 SELECT refused($$SELECT * FROM migr_stamp('')$$);
 SELECT refused($$SELECT * FROM migr_upgrade('HEAD')$$);
--- NULL targets: the functions are strict.
-SELECT * FROM migr_upgrade(NULL::text);
-SELECT * FROM migr_downgrade(NULL::text);
-SELECT * FROM migr_upgrade(NULL::int);
+-- NULL targets are refused (a deploy script passing an unset variable must
+-- fail, not silently do nothing).
+SELECT refused($$SELECT * FROM migr_upgrade(NULL::text)$$);
+SELECT refused($$SELECT * FROM migr_downgrade(NULL::text)$$);
+SELECT refused($$SELECT * FROM migr_upgrade(NULL::int)$$);
+SELECT refused($$SELECT * FROM migr_downgrade(NULL::int)$$);
+SELECT refused($$SELECT * FROM migr_stamp(NULL::text)$$);
+SELECT refused($$SELECT * FROM migr_stamp(NULL::text[])$$);
+SELECT refused($$SELECT * FROM migr_stamp(ARRAY['head'], NULL)$$);
 SELECT st();
 SELECT count(*) AS log_rows, count(DISTINCT run_id) AS runs FROM migr.log;
 

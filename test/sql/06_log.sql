@@ -71,7 +71,8 @@ $f$;
 SELECT migr_revision('log one', 'CREATE TABLE log_1 (id int)', 'DROP TABLE log_1', 'log_r1', '{}');
 SELECT migr_revision('log two', 'CREATE TABLE log_2 (id int)', 'DROP TABLE log_2', 'log_r2');
 SELECT migr_revision('log three', 'CREATE TABLE log_3 (id int)', 'DROP TABLE log_3', 'log_r3');
--- Registration writes no log row and does not bump the generation.
+-- Registration writes no log row; each registering transaction bumps the
+-- generation once.
 SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
 
 -- One call inside an explicit transaction: one log row per step, one run_id,
@@ -135,6 +136,22 @@ COMMIT;
 SELECT operation, revision, direction, target FROM migr.log ORDER BY id;
 SELECT st();
 RESET application_name;
+
+-- Registration changes bump the generation once per transaction; identical
+-- re-registrations and refused registrations do not bump it.
+SELECT generation AS g0 FROM migr.state \gset
+SELECT migr_revision('log three', 'CREATE TABLE log_3 (id int)', 'DROP TABLE log_3', 'log_r3') = 'log_r3' AS same_id;
+SELECT refused($$SELECT migr_revision('log bad', 'SELECT 1', NULL, 'log_rx', ARRAY['nope_nope'])$$);
+SELECT generation - :g0 AS bumped FROM migr.state;
+SELECT migr_revision('log four', 'CREATE TABLE log_4 (id int)', 'DROP TABLE log_4', 'log_r4', ARRAY['log_r3']);
+SELECT generation - :g0 AS bumped FROM migr.state;
+BEGIN;
+SELECT migr_revision('log five', 'CREATE TABLE log_5 (id int)', 'DROP TABLE log_5', 'log_r5', '{}');
+SELECT migr_revision('log six', 'CREATE TABLE log_6 (id int)', 'DROP TABLE log_6', 'log_r6', ARRAY['log_r5'], ARRAY['log_six_branch']);
+SELECT migr_merge(ARRAY['log_r4', 'log_r6'], 'log merge', 'log_m');
+COMMIT;
+SELECT generation - :g0 AS bumped FROM migr.state;
+SELECT count(*) = :log_rows + 2 AS registration_writes_no_log FROM migr.log;
 
 SET client_min_messages = warning;
 DROP EXTENSION migr CASCADE;

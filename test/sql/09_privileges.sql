@@ -83,13 +83,16 @@ BEGIN
   END LOOP;
 END $$;
 DROP SCHEMA IF EXISTS regress_evil CASCADE;
+DROP SCHEMA IF EXISTS regress_set_x CASCADE;
+DROP TABLE IF EXISTS priv_settings;
 RESET client_min_messages;
 CREATE ROLE regress_migr_deployer;
 CREATE ROLE regress_migr_app;
 CREATE ROLE regress_migr_evil;
-GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[]), migr_upgrade(text),
-      migr_upgrade(integer), migr_downgrade(text), migr_downgrade(integer), migr_stamp(text),
-      migr_show(text)
+GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[]),
+      migr_merge(text[], text, text), migr_upgrade(text),
+      migr_upgrade(integer), migr_downgrade(text), migr_downgrade(integer),
+      migr_stamp(VARIADIC text[]), migr_stamp(text[], boolean), migr_show(text)
    TO regress_migr_deployer, regress_migr_evil;
 GRANT CREATE ON SCHEMA public TO regress_migr_deployer;
 CREATE SCHEMA regress_evil AUTHORIZATION regress_migr_evil;
@@ -135,7 +138,8 @@ SELECT revision, CASE WHEN current_user_name = session_user THEN '(session user)
   FROM migr.log ORDER BY id;
 SELECT revision, CASE WHEN applied_by = session_user THEN '(session user)' ELSE applied_by END AS applied_by
   FROM migr.applied ORDER BY revision;
-SELECT id, created_by = session_user AS created_by_session_user FROM migr.revisions ORDER BY seq;
+SELECT id, CASE WHEN created_by = session_user THEN '(session user)' ELSE created_by END AS created_by
+  FROM migr.revisions ORDER BY seq;
 
 -- Scripts get no more privilege than the caller: the catalog and roles are
 -- out of the deploy role's reach, even through a migration.
@@ -236,8 +240,41 @@ RESET search_path;
 SELECT count(*) AS trap_calls_as_other_roles FROM priv_pwned WHERE who <> 'regress_migr_evil';
 SELECT revision = 'evil_e1' AS e1, operation, direction, current_user_name FROM migr.log WHERE current_user_name = 'regress_migr_evil' ORDER BY id;
 
+-- Settings a script changes (SET search_path, SET ROLE, set_config) last
+-- until the end of its step, like a function's SET clause: the script's later
+-- statements see them, the next step and the caller do not.
+CREATE SCHEMA regress_set_x;
+CREATE TABLE priv_settings (step int, who name, path text, app text);
+GRANT INSERT ON priv_settings TO PUBLIC;
+SELECT migr_revision('settings one', $s$
+SET search_path = regress_set_x, public;
+SELECT set_config('application_name', 'from_script', false);
+CREATE TABLE set_t (id int);
+SET ROLE regress_migr_app;
+INSERT INTO priv_settings SELECT 1, current_user, current_setting('search_path'), current_setting('application_name');
+$s$, 'DROP TABLE regress_set_x.set_t', 'priv_s1', '{}');
+SELECT migr_revision('settings two', $s$
+INSERT INTO public.priv_settings SELECT 2, current_user, current_setting('search_path'), current_setting('application_name');
+$s$, 'SET search_path = regress_set_x; SET ROLE regress_migr_app', 'priv_s2', ARRAY['priv_s1']);
+SET application_name = 'caller_app';
+SELECT step, revision FROM migr_upgrade('priv_s2');
+SELECT step, CASE WHEN who = session_user THEN '(session user)' ELSE who END AS who, path, app
+  FROM priv_settings ORDER BY step;
+SELECT to_regclass('regress_set_x.set_t') IS NOT NULL AS created_in_script_path;
+SELECT current_user = session_user AS caller_user, current_setting('search_path') AS search_path,
+       current_setting('application_name') AS application_name;
+-- The same inside an explicit transaction, going down.
+BEGIN;
+SET LOCAL search_path = public;
+SELECT step, revision FROM migr_downgrade('priv_s1');
+SELECT current_user = session_user AS caller_user, current_setting('search_path') AS search_path;
+ROLLBACK;
+RESET application_name;
+
 -- Clean up.
 SET client_min_messages = warning;
+DROP SCHEMA regress_set_x CASCADE;
+DROP TABLE priv_settings;
 DROP EXTENSION migr CASCADE;
 DROP SCHEMA regress_evil CASCADE;
 DROP TABLE priv_pwned, priv_1, priv_2, priv_3;

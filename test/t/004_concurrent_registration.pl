@@ -92,7 +92,7 @@ sub heads
 {
 	my ($db) = @_;
 	return $node->safe_psql($db,
-		q{SELECT string_agg(h, ',' ORDER BY h) FROM migr_heads() h});
+		q{SELECT string_agg(h.revision, ',' ORDER BY h.revision) FROM migr_heads() h});
 }
 
 # ---------------------------------------------------------------------------
