@@ -16,8 +16,8 @@ CREATE SEQUENCE migr.revision_seq;
 CREATE TABLE migr.revisions (
     id            text COLLATE "C" PRIMARY KEY
                   CHECK (id OPERATOR(pg_catalog.~) '^[A-Za-z0-9_]{1,64}$'),
-    down_revision text[] NOT NULL DEFAULT '{}',
-    depends_on    text[] NOT NULL DEFAULT '{}',
+    down_revision text[] COLLATE "C" NOT NULL DEFAULT '{}',
+    depends_on    text[] COLLATE "C" NOT NULL DEFAULT '{}',
     message       text NOT NULL,
     upgrade       text NOT NULL,
     downgrade     text,
@@ -25,6 +25,10 @@ CREATE TABLE migr.revisions (
     seq           bigint NOT NULL UNIQUE
                   DEFAULT pg_catalog.nextval('migr.revision_seq'),
     is_head       boolean NOT NULL DEFAULT true,
+    changes       text NOT NULL DEFAULT 'additive'
+                  CHECK (changes IN ('additive', 'destructive', 'mixed')),
+    destructive_statements text[] NOT NULL DEFAULT '{}',
+    destructive   boolean NOT NULL DEFAULT false,
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by    name NOT NULL
 );
@@ -33,6 +37,9 @@ COMMENT ON COLUMN migr.revisions.down_revision IS 'Parents: applying this revisi
 COMMENT ON COLUMN migr.revisions.depends_on IS 'Revisions of other branches that must be applied first.';
 COMMENT ON COLUMN migr.revisions.is_head IS 'True while no revision names this one as a parent.';
 COMMENT ON COLUMN migr.revisions.checksum IS 'SHA-256 of the upgrade and downgrade scripts.';
+COMMENT ON COLUMN migr.revisions.changes IS 'What the upgrade script does to existing objects, by the server''s parser: additive, destructive or mixed.';
+COMMENT ON COLUMN migr.revisions.destructive_statements IS 'The upgrade statements that drop, rename, retype or truncate.';
+COMMENT ON COLUMN migr.revisions.destructive IS 'Registered with destructive => true: its destructive changes are acknowledged.';
 -- The graph's heads, found without scanning the history.
 CREATE INDEX revisions_heads ON migr.revisions (seq) WHERE is_head;
 -- Children of a revision: down_revision @> ARRAY[parent].
@@ -70,13 +77,19 @@ CREATE SEQUENCE migr.log_seq;
 CREATE TABLE migr.log (
     id                bigint PRIMARY KEY
                       DEFAULT pg_catalog.nextval('migr.log_seq'),
-    run_id            bigint NOT NULL,
+    run_id            bigint,
     operation         text NOT NULL
-                      CHECK (operation IN ('upgrade', 'downgrade', 'stamp')),
-    revision          text COLLATE "C" NOT NULL,
-    direction         text NOT NULL CHECK (direction IN ('up', 'down')),
-    target            text NOT NULL,
+                      CHECK (operation IN ('register', 'upgrade', 'downgrade',
+                                           'stamp', 'redo', 'launch', 'repair',
+                                           'adhoc_ddl')),
+    revision          text COLLATE "C",
+    direction         text CHECK (direction IN ('up', 'down')),
+    target            text,
     checksum          text,
+    command_tag       text,
+    statement         text,
+    environment       text NOT NULL,
+    confirmed         boolean NOT NULL,
     session_user_name name NOT NULL,
     current_user_name name NOT NULL,
     application_name  text,
@@ -86,8 +99,10 @@ CREATE TABLE migr.log (
     wal_lsn           pg_lsn NOT NULL,
     xid               xid8 NOT NULL
 );
-COMMENT ON TABLE migr.log IS 'One row per step of every upgrade, downgrade and stamp (append-only).';
-COMMENT ON COLUMN migr.log.run_id IS 'Steps of one migr call share a run_id.';
+COMMENT ON TABLE migr.log IS 'One row per change: each step of an upgrade, downgrade, stamp or redo, each registration, launch and repair, and each ad-hoc DDL statement let through (append-only).';
+COMMENT ON COLUMN migr.log.confirmed IS 'migr.confirm_production was yes for this change.';
+COMMENT ON COLUMN migr.log.statement IS 'For adhoc_ddl: the statement the break glass let through.';
+COMMENT ON COLUMN migr.log.run_id IS 'Steps of one migr call share a run_id; NULL for rows that are not steps.';
 COMMENT ON COLUMN migr.log.wal_lsn IS 'WAL insert position just before the step ran.';
 CREATE INDEX log_revision ON migr.log (revision);
 
@@ -103,11 +118,20 @@ CREATE TABLE migr.state (
 );
 INSERT INTO migr.state VALUES (true, 0);
 
+/* The product launched (has real users): from now on applied revisions are immutable. */
+CREATE TABLE migr.launch (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    launched_at timestamptz NOT NULL,
+    launched_by name NOT NULL
+);
+COMMENT ON TABLE migr.launch IS 'One row once migr_launch() has recorded that the product has real users.';
+
 SELECT pg_catalog.pg_extension_config_dump('migr.revisions', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.branch_labels', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.version', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.launch', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.run_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
@@ -124,6 +148,9 @@ CREATE TYPE migr.revision_info AS (
     upgrade          text,
     downgrade        text,
     checksum         text,
+    changes          text,
+    destructive_statements text[],
+    destructive      boolean,
     registered       bigint,
     created_at       timestamptz,
     created_by       name,
@@ -145,7 +172,8 @@ CREATE FUNCTION migr_revision(
     revision      text DEFAULT NULL,
     down_revision text[] DEFAULT NULL,
     branch_labels text[] DEFAULT NULL,
-    depends_on    text[] DEFAULT NULL)
+    depends_on    text[] DEFAULT NULL,
+    destructive   boolean DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_revision'
 LANGUAGE C VOLATILE;
@@ -206,6 +234,7 @@ CREATE FUNCTION migr_current()
 RETURNS SETOF text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
     SELECT v.revision
       FROM migr.version v
@@ -222,6 +251,7 @@ CREATE FUNCTION migr_heads()
 RETURNS TABLE (revision text, branch_labels text[], depended_on_by text[])
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
     SELECT r.id,
            ARRAY(SELECT l.label FROM migr.branch_labels l
@@ -239,6 +269,7 @@ CREATE FUNCTION migr_branches()
 RETURNS TABLE (revision text, children text[])
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
     SELECT p.id, c.children
       FROM migr.revisions p
@@ -263,12 +294,79 @@ RETURNS migr.revision_info
 AS 'MODULE_PATHNAME', 'migr_show'
 LANGUAGE C STABLE STRICT;
 
+/* ---------------------------------------------------------------------
+ * Production guards
+ * ---------------------------------------------------------------------
+ */
+
+/* SHA-256 of a revision's scripts, as stored in the checksum columns. */
+CREATE FUNCTION migr.script_checksum(upgrade text, downgrade text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_script_checksum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION migr_redo(revision text)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_redo'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migr_launch()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'migr_launch'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migr_validate()
+RETURNS TABLE (revision text, applied_checksum text, current_checksum text,
+               applied_at timestamptz, problem text)
+AS 'MODULE_PATHNAME', 'migr_validate'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION migr_repair(revision text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_repair'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migr_rollback_check(expected text)
+RETURNS TABLE (revision text, message text, state text, compatible boolean,
+               reason text)
+AS 'MODULE_PATHNAME', 'migr_rollback_check'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION migr_check_head(expected text, allow_compatible boolean DEFAULT false)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'migr_check_head'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION migr_status()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migr_status'
+LANGUAGE C STABLE;
+
+/*
+ * The DDL lock-down: in production, DDL that does not come from a migr call
+ * is refused.  ENABLE ALWAYS: session_replication_role = replica does not
+ * switch it off.
+ */
+CREATE FUNCTION migr.ddl_guard()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'migr_ddl_guard'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migr_ddl_guard ON ddl_command_start
+    EXECUTE FUNCTION migr.ddl_guard();
+ALTER EVENT TRIGGER migr_ddl_guard ENABLE ALWAYS;
+
 /*
  * Changing anything is for roles a DBA chose: see "Letting a deploy role
  * migrate" in README.md.  migr_show() reveals whole scripts, so it is not
  * public either.
  */
-REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_redo(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_launch() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_repair(text) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION migr_merge(text[], text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_upgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_upgrade(integer) FROM PUBLIC;

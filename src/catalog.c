@@ -63,6 +63,9 @@ typedef enum MigrQuery
 	Q_LABELS_INSERT,
 	Q_HISTORY_ROWS,
 	Q_SHOW,
+	Q_LAUNCHED,
+	Q_MISMATCHES,
+	Q_IS_HEAD,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -70,7 +73,7 @@ typedef struct MigrQueryDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[12];
+	Oid			argtypes[16];
 } MigrQueryDef;
 
 static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
@@ -78,7 +81,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"SELECT id, message, upgrade, downgrade, checksum, down_revision,"
 		"       depends_on,"
 		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id ORDER BY l.label)"
+		"              WHERE l.revision = r.id ORDER BY l.label),"
+		"       changes, destructive_statements, destructive"
 		"  FROM migr.revisions r WHERE id = $1",
 		1, {TEXTOID}
 	},
@@ -111,10 +115,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_INSERT_REVISION] = {
 		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
-		"  downgrade, checksum, created_by, depends_on)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		8, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
-		TEXTARRAYOID}
+		"  downgrade, checksum, created_by, depends_on, changes,"
+		"  destructive_statements, destructive)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		11, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID}
 	},
 	[Q_CLEAR_HEADS] = {
 		"UPDATE migr.revisions SET is_head = false"
@@ -124,10 +129,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_UPDATE_REVISION] = {
 		"UPDATE migr.revisions"
 		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
-		"       checksum = $6, depends_on = $7"
+		"       checksum = $6, depends_on = $7, changes = $8,"
+		"       destructive_statements = $9, destructive = $10"
 		" WHERE id = $1",
-		7, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTARRAYOID}
+		10, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID}
 	},
 	[Q_REFRESH_HEADS] = {
 		"UPDATE migr.revisions r"
@@ -164,11 +170,13 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_LOG_INSERT] = {
 		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
 		"  checksum, session_user_name, current_user_name, application_name,"
-		"  client_addr, started_at, duration, wal_lsn, xid)"
+		"  client_addr, started_at, duration, wal_lsn, xid, command_tag,"
+		"  statement, environment, confirmed)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, inet_client_addr(),"
-		"  $10, $11 - $10, $12, pg_current_xact_id())",
-		12, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
-		NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID}
+		"  $10, $11 - $10, $12, pg_current_xact_id(), $13, $14, $15, $16)",
+		16, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
+		TEXTOID, TEXTOID, BOOLOID}
 	},
 	[Q_GRAPH] = {
 		"SELECT r.id, r.down_revision, r.seq, a.revision IS NOT NULL,"
@@ -177,6 +185,21 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"              WHERE l.revision = r.id)"
 		"  FROM migr.revisions r"
 		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		" ORDER BY r.seq",
+		0, {InvalidOid}
+	},
+	[Q_IS_HEAD] = {
+		"SELECT 1 FROM migr.revisions WHERE id = $1 AND is_head",
+		1, {TEXTOID}
+	},
+	[Q_LAUNCHED] = {
+		"SELECT 1 FROM migr.launch",
+		0, {InvalidOid}
+	},
+	[Q_MISMATCHES] = {
+		"SELECT a.revision FROM migr.applied a"
+		"  JOIN migr.revisions r ON r.id = a.revision"
+		" WHERE a.checksum <> migr.script_checksum(r.upgrade, r.downgrade)"
 		" ORDER BY r.seq",
 		0, {InvalidOid}
 	},
@@ -214,7 +237,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"              WHERE c.down_revision @> ARRAY[r.id] ORDER BY c.seq),"
 		"       ARRAY(SELECT d.id FROM migr.revisions d"
 		"              WHERE d.depends_on @> ARRAY[r.id] ORDER BY d.seq),"
-		"       r.message, r.upgrade, r.downgrade, r.checksum, r.seq,"
+		"       r.message, r.upgrade, r.downgrade, r.checksum, r.changes,"
+		"       r.destructive_statements, r.destructive, r.seq,"
 		"       r.created_at, r.created_by, r.is_head, v.revision IS NOT NULL,"
 		"       a.applied_at, a.checksum, a.stamped"
 		"  FROM migr.revisions r"
@@ -266,6 +290,10 @@ migr_owner_begin(MigrOwnerScope *scope)
 	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
 	scope->guc_nest_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	/* Catalog queries are small; compiling them would cost more than it saves. */
+	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	SetUserIdAndSecContext(owner, scope->saved_sec_context |
@@ -329,9 +357,26 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 	return rc;
 }
 
+/*
+ * Run a statement that is not worth preparing (used once per call, by the
+ * less frequent operations); "expected" is the SPI result code it must
+ * give.  Must be called inside an owner scope.
+ */
+void
+migr_catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				  const char *nulls, int expected)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
+										   false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s for \"%s\"",
+			 SPI_result_code_string(rc), sql);
+}
+
 /* Text value of column "col" (1-based) of row "row" of the last result. */
-static char *
-result_text(int row, int col)
+char *
+migr_result_text(int row, int col)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
@@ -340,8 +385,8 @@ result_text(int row, int col)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-static bool
-result_bool(int row, int col)
+bool
+migr_result_bool(int row, int col)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
@@ -415,11 +460,11 @@ migr_catalog_fetch_revision(const char *id)
 		return NULL;
 
 	row = palloc0(sizeof(MigrRevisionRow));
-	row->id = result_text(0, 1);
-	row->message = result_text(0, 2);
-	row->upgrade = result_text(0, 3);
-	row->downgrade = result_text(0, 4);
-	row->checksum = result_text(0, 5);
+	row->id = migr_result_text(0, 1);
+	row->message = migr_result_text(0, 2);
+	row->upgrade = migr_result_text(0, 3);
+	row->downgrade = migr_result_text(0, 4);
+	row->checksum = migr_result_text(0, 5);
 	parents = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6,
 							&isnull);
 	row->parents = isnull ? NIL : text_array_to_list(parents);
@@ -429,27 +474,40 @@ migr_catalog_fetch_revision(const char *id)
 	row->labels = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 8,
 												   &isnull));
+	row->changes = migr_result_text(0, 9);
+	row->destructive_statements =
+		text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 10, &isnull));
+	row->destructive = migr_result_bool(0, 11);
 	return row;
 }
 
 /*
  * The graph's heads, oldest first, found through the partial index on
  * is_head; with effective_only, only those no revision depends on.
- * *applied_flags receives a parallel list of bool (as int).
+ * *applied_flags receives a parallel list of bool (as int).  Call inside an
+ * owner scope: it ends the setting made here.
  */
 List *
 migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 {
 	List	   *heads = NIL;
 
+	/*
+	 * Heads are few and the partial index lists exactly them; without
+	 * statistics (after a bulk registration or a restore) the planner would
+	 * read the whole history instead.  The plan is made once, like this.
+	 */
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	run_query(Q_GRAPH_HEADS, NULL, NULL);
 	*applied_flags = NIL;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		if (effective_only && result_bool(i, 3))
+		if (effective_only && migr_result_bool(i, 3))
 			continue;
-		heads = lappend(heads, result_text(i, 1));
-		*applied_flags = lappend_int(*applied_flags, result_bool(i, 2));
+		heads = lappend(heads, migr_result_text(i, 1));
+		*applied_flags = lappend_int(*applied_flags, migr_result_bool(i, 2));
 	}
 	return heads;
 }
@@ -460,6 +518,16 @@ migr_catalog_is_applied(const char *id)
 	Datum		args[1] = {CStringGetTextDatum(id)};
 
 	run_query(Q_IS_APPLIED, args, NULL);
+	return SPI_processed > 0;
+}
+
+/* Is there a revision "id" that no revision names as parent? */
+bool
+migr_catalog_is_head(const char *id)
+{
+	Datum		args[1] = {CStringGetTextDatum(id)};
+
+	run_query(Q_IS_HEAD, args, NULL);
 	return SPI_processed > 0;
 }
 
@@ -482,7 +550,7 @@ migr_catalog_prefix_matches(const char *prefix)
 
 	run_query(Q_PREFIX, args, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
-		result = lappend(result, result_text(i, 1));
+		result = lappend(result, migr_result_text(i, 1));
 	return result;
 }
 
@@ -493,7 +561,7 @@ migr_catalog_revision_exists(const char *id)
 	Datum		args[1] = {CStringGetTextDatum(id)};
 
 	run_query(Q_EXISTS, args, NULL);
-	return SPI_processed > 0 ? result_text(0, 1) : NULL;
+	return SPI_processed > 0 ? migr_result_text(0, 1) : NULL;
 }
 
 /* Write the branch labels of a revision, replacing its old ones. */
@@ -519,8 +587,8 @@ void
 migr_catalog_insert_revision(const MigrRevisionRow *row,
 							 const MigrCaller *caller)
 {
-	Datum		args[8];
-	char		nulls[8] = "        ";
+	Datum		args[11];
+	char		nulls[11] = "           ";
 	Datum		parents = list_to_text_array(row->parents);
 
 	args[0] = CStringGetTextDatum(row->id);
@@ -531,6 +599,9 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 	args[5] = CStringGetTextDatum(row->checksum);
 	args[6] = name_datum(caller->current_user_name);
 	args[7] = list_to_text_array(row->depends_on);
+	args[8] = CStringGetTextDatum(row->changes);
+	args[9] = list_to_text_array(row->destructive_statements);
+	args[10] = BoolGetDatum(row->destructive);
 	run_query(Q_INSERT_REVISION, args, nulls);
 
 	if (row->parents != NIL)
@@ -545,8 +616,8 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 void
 migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 {
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	Datum		args[10];
+	char		nulls[10] = "          ";
 	Datum		parents = list_to_text_array(row->parents);
 	Datum		old = list_to_text_array(old_parents);
 
@@ -557,6 +628,9 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 	args[4] = text_or_null(row->downgrade, &nulls[4]);
 	args[5] = CStringGetTextDatum(row->checksum);
 	args[6] = list_to_text_array(row->depends_on);
+	args[7] = CStringGetTextDatum(row->changes);
+	args[8] = list_to_text_array(row->destructive_statements);
+	args[9] = BoolGetDatum(row->destructive);
 	run_query(Q_UPDATE_REVISION, args, nulls);
 
 	if (old_parents != NIL)
@@ -573,7 +647,7 @@ migr_catalog_label_owner(const char *label)
 	Datum		args[1] = {CStringGetTextDatum(label)};
 
 	run_query(Q_LABEL_OWNER, args, NULL);
-	return SPI_processed > 0 ? result_text(0, 1) : NULL;
+	return SPI_processed > 0 ? migr_result_text(0, 1) : NULL;
 }
 
 /*
@@ -651,13 +725,47 @@ migr_catalog_bump_generation(void)
 }
 
 /*
+ * Insert one row into migr.log; run_id 0 means none.  Every row records the
+ * environment and whether production was confirmed.
+ */
+static void
+insert_log(int64 run_id, const char *operation, const char *revision,
+		   const char *direction, const char *target, const char *checksum,
+		   const char *command_tag, const char *statement,
+		   TimestampTz started_at, TimestampTz finished_at,
+		   XLogRecPtr wal_before, const MigrCaller *caller)
+{
+	Datum		args[16];
+	char		nulls[16] = "                ";
+
+	args[0] = Int64GetDatum(run_id);
+	if (run_id == 0)
+		nulls[0] = 'n';
+	args[1] = CStringGetTextDatum(operation);
+	args[2] = text_or_null(revision, &nulls[2]);
+	args[3] = text_or_null(direction, &nulls[3]);
+	args[4] = text_or_null(target, &nulls[4]);
+	args[5] = text_or_null(checksum, &nulls[5]);
+	args[6] = name_datum(caller->session_user_name);
+	args[7] = name_datum(caller->current_user_name);
+	args[8] = text_or_null(application_name, &nulls[8]);
+	args[9] = TimestampTzGetDatum(started_at);
+	args[10] = TimestampTzGetDatum(finished_at);
+	args[11] = LSNGetDatum(wal_before);
+	args[12] = text_or_null(command_tag, &nulls[12]);
+	args[13] = text_or_null(statement, &nulls[13]);
+	args[14] = CStringGetTextDatum(migr_environment_name());
+	args[15] = BoolGetDatum(migr_confirm_production);
+	run_query(Q_LOG_INSERT, args, nulls);
+}
+
+/*
  * Write what one step did: the applied row, the version rows and the log.
  */
 void
 migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 {
 	Datum		args[12];
-	char		nulls[12] = "            ";
 	Datum		rev = CStringGetTextDatum(rec->revision);
 
 	if (rec->version_remove != NIL)
@@ -687,17 +795,43 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 		run_query(Q_VERSION_INSERT, args, NULL);
 	}
 
-	args[0] = Int64GetDatum(rec->run_id);
-	args[1] = CStringGetTextDatum(rec->operation);
-	args[2] = rev;
-	args[3] = CStringGetTextDatum(rec->up ? "up" : "down");
-	args[4] = CStringGetTextDatum(rec->target);
-	args[5] = text_or_null(rec->checksum, &nulls[5]);
-	args[6] = name_datum(caller->session_user_name);
-	args[7] = name_datum(caller->current_user_name);
-	args[8] = text_or_null(application_name, &nulls[8]);
-	args[9] = TimestampTzGetDatum(rec->started_at);
-	args[10] = TimestampTzGetDatum(rec->finished_at);
-	args[11] = LSNGetDatum(rec->wal_before);
-	run_query(Q_LOG_INSERT, args, nulls);
+	insert_log(rec->run_id, rec->operation, rec->revision,
+			   rec->up ? "up" : "down", rec->target, rec->checksum, NULL, NULL,
+			   rec->started_at, rec->finished_at, rec->wal_before, caller);
+}
+
+/*
+ * Write a log row for something other than a step.
+ */
+void
+migr_catalog_record_event(const MigrEventRecord *rec, const MigrCaller *caller)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	insert_log(0, rec->operation, rec->revision, NULL, NULL, rec->checksum,
+			   rec->command_tag, rec->statement, now, now,
+			   GetXLogInsertRecPtr(), caller);
+}
+
+/* Has migr_launch() been called? */
+bool
+migr_catalog_launched(void)
+{
+	run_query(Q_LAUNCHED, NULL, NULL);
+	return SPI_processed > 0;
+}
+
+/*
+ * Applied revisions whose scripts, as stored now, are not the ones that ran
+ * (by checksum), oldest first.
+ */
+List *
+migr_catalog_checksum_mismatches(void)
+{
+	List	   *result = NIL;
+
+	run_query(Q_MISMATCHES, NULL, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, migr_result_text(i, 1));
+	return result;
 }

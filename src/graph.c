@@ -489,3 +489,27 @@ migr_graph_id_list(const MigrGraph *graph, List *nodes)
 						 graph->nodes[lfirst_int(lc)].id);
 	return buf.data;
 }
+
+/*
+ * A name for the branch "node" is on, for hints: the branch label nearest
+ * below it (the one whose revision was registered last), or else its own
+ * id.
+ */
+const char *
+migr_graph_branch_name(const MigrGraph *graph, int node)
+{
+	HASH_SEQ_STATUS status;
+	GraphIndexEntry *entry;
+	Bitmapset  *below = migr_graph_lineage_down(graph, list_make1_int(node));
+	const char *best = NULL;
+	int			best_position = -1;
+
+	hash_seq_init(&status, graph->labels);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (bms_is_member(entry->position, below) && entry->position > best_position)
+		{
+			best = entry->id;
+			best_position = entry->position;
+		}
+	return best ? pstrdup(best) : graph->nodes[node].id;
+}

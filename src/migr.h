@@ -9,9 +9,15 @@
  *		script.c	parses, validates and checksums migration scripts
  *		graph.c		the in-memory revision graph and its walks
  *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
- *		register.c	migr_revision()
- *		runner.c	migr_upgrade(), migr_downgrade(), migr_stamp()
+ *		register.c	migr_revision(), migr_merge()
+ *		classify.c	tells destructive statements from additive ones
+ *		runner.c	migr_upgrade(), migr_downgrade(), migr_stamp(), migr_redo()
  *		report.c	migr_history(), migr_show()
+ *		guard.c		production guards: confirmation, the DDL lock-down
+ *		integrity.c	launch, checksum validation and repair
+ *		rollback.c	migr_check_head(), migr_rollback_check()
+ *		status.c	migr_status()
+ *		migr.c		module entry point and settings (GUCs)
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +36,33 @@
 #define MIGR_MIN_PREFIX_LEN		4
 /* Length of a generated revision id, in hexadecimal digits. */
 #define MIGR_GENERATED_ID_LEN	12
+
+/* ---------------------------------------------------------------------
+ * migr.c: settings
+ * ---------------------------------------------------------------------
+ */
+typedef enum MigrEnvironment
+{
+	MIGR_ENV_DEVELOPMENT,
+	MIGR_ENV_STAGING,
+	MIGR_ENV_PRODUCTION
+} MigrEnvironment;
+
+extern int	migr_environment;
+extern bool migr_confirm_production;
+extern bool migr_allow_adhoc_ddl;
+extern bool migr_allow_destructive;
+extern int	migr_lock_timeout;
+extern int	migr_statement_timeout;
+
+extern const char *migr_environment_name(void);
+
+/* SQLSTATEs of migr's own refusals, class "MG". */
+#define ERRCODE_MIGR_CONFIRMATION_REQUIRED	MAKE_SQLSTATE('M','G','0','0','1')
+#define ERRCODE_MIGR_ADHOC_DDL				MAKE_SQLSTATE('M','G','0','0','2')
+#define ERRCODE_MIGR_DESTRUCTIVE			MAKE_SQLSTATE('M','G','0','0','3')
+#define ERRCODE_MIGR_CHECKSUM_MISMATCH		MAKE_SQLSTATE('M','G','0','0','4')
+#define ERRCODE_MIGR_HEAD_MISMATCH			MAKE_SQLSTATE('M','G','0','0','5')
 
 /* ---------------------------------------------------------------------
  * catalog.c
@@ -62,6 +95,9 @@ typedef struct MigrRevisionRow
 	List	   *parents;		/* list of char * */
 	List	   *depends_on;		/* list of char * */
 	List	   *labels;			/* list of char *, sorted */
+	const char *changes;		/* "additive", "destructive" or "mixed" */
+	List	   *destructive_statements; /* list of char * */
+	bool		destructive;	/* destructive changes acknowledged */
 } MigrRevisionRow;
 
 extern void migr_owner_begin(MigrOwnerScope *scope);
@@ -71,6 +107,7 @@ extern void migr_capture_caller(MigrCaller *caller);
 extern MigrRevisionRow *migr_catalog_fetch_revision(const char *id);
 extern List *migr_catalog_graph_heads(bool effective_only, List **applied_flags);
 extern bool migr_catalog_is_applied(const char *id);
+extern bool migr_catalog_is_head(const char *id);
 extern bool migr_catalog_was_ever_applied(const char *id);
 extern List *migr_catalog_prefix_matches(const char *prefix);
 extern char *migr_catalog_revision_exists(const char *id);
@@ -104,6 +141,25 @@ typedef struct MigrStepRecord
 
 extern void migr_catalog_record_step(const MigrStepRecord *rec,
 									 const MigrCaller *caller);
+
+/* A log row that is not a step: registration, launch, repair, ad-hoc DDL. */
+typedef struct MigrEventRecord
+{
+	const char *operation;
+	const char *revision;		/* or NULL */
+	const char *checksum;		/* or NULL */
+	const char *command_tag;	/* or NULL */
+	const char *statement;		/* or NULL */
+} MigrEventRecord;
+
+extern void migr_catalog_record_event(const MigrEventRecord *rec,
+									  const MigrCaller *caller);
+extern bool migr_catalog_launched(void);
+extern void migr_catalog_exec(const char *sql, int nargs, Oid *argtypes,
+							  Datum *values, const char *nulls, int expected);
+extern char *migr_result_text(int row, int col);
+extern bool migr_result_bool(int row, int col);
+extern List *migr_catalog_checksum_mismatches(void);
 
 /* ---------------------------------------------------------------------
  * lock.c
@@ -189,6 +245,7 @@ extern Bitmapset *migr_graph_lineage_up(const MigrGraph *graph, List *from);
 extern Bitmapset *migr_graph_wanted(const MigrGraph *graph, const MigrPosition *pos);
 extern Bitmapset *migr_graph_above(const MigrGraph *graph, const MigrPosition *pos);
 extern List *migr_graph_bms_list(const Bitmapset *set);
+extern const char *migr_graph_branch_name(const MigrGraph *graph, int node);
 extern Bitmapset *migr_graph_applied(const MigrGraph *graph);
 extern List *migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 							  bool newest_first);
@@ -199,6 +256,26 @@ extern char *migr_graph_id_list(const MigrGraph *graph, List *nodes);
  * ---------------------------------------------------------------------
  */
 extern void migr_check_not_nested(void);
+extern bool migr_running_script(void);
+
+/* ---------------------------------------------------------------------
+ * classify.c
+ * ---------------------------------------------------------------------
+ */
+extern bool migr_statement_is_destructive(Node *parsetree);
+extern void migr_classify_script(List *statements, MigrRevisionRow *row);
+
+/* ---------------------------------------------------------------------
+ * guard.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_require_confirmation(const char *what);
+
+/* ---------------------------------------------------------------------
+ * integrity.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_check_checksums(void);
 
 /* ---------------------------------------------------------------------
  * target.c

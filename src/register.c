@@ -23,6 +23,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "access/xact.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -107,8 +109,8 @@ array_argument(ArrayType *array, const char *what)
  * "billing@head" need the graph, which is then loaded once.
  */
 static char *
-resolve_reference(const char *name, const char *self, MigrGraph **graph,
-				  const char *what)
+resolve_reference(const char *name, const char *self, List *stored,
+				  MigrGraph **graph, const char *what)
 {
 	const char *id;
 
@@ -128,6 +130,27 @@ resolve_reference(const char *name, const char *self, MigrGraph **graph,
 
 		if (*graph == NULL)
 			*graph = migr_graph_load();
+
+		/*
+		 * Registering the same revision again: a label names the branch, and
+		 * the revision stored for it still counts while it is on that branch,
+		 * even if the branch has grown since.
+		 */
+		if (stored != NIL)
+		{
+			char	   *branch = pnstrdup(name, strcspn(name, "@"));
+			int			label = migr_graph_find_label(*graph, branch);
+			ListCell   *lc;
+
+			if (label >= 0)
+			{
+				Bitmapset  *lineage = migr_graph_lineage_up(*graph, list_make1_int(label));
+
+				foreach(lc, stored)
+					if (bms_is_member(migr_graph_find(*graph, lfirst(lc)), lineage))
+						return lfirst(lc);
+			}
+		}
 		found = migr_resolve_revisions(*graph, target);
 		if (list_length(found) != 1)
 			ereport(ERROR,
@@ -148,15 +171,15 @@ resolve_reference(const char *name, const char *self, MigrGraph **graph,
 
 /* Resolve every entry of down_revision or depends_on; no duplicates. */
 static List *
-resolve_references(List *names, const char *self, MigrGraph **graph,
-				   const char *what)
+resolve_references(List *names, const char *self, List *stored,
+				   MigrGraph **graph, const char *what)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
 
 	foreach(lc, names)
 	{
-		char	   *id = resolve_reference(lfirst(lc), self, graph, what);
+		char	   *id = resolve_reference(lfirst(lc), self, stored, graph, what);
 
 		if (list_has(result, id))
 			ereport(ERROR,
@@ -168,6 +191,30 @@ resolve_references(List *names, const char *self, MigrGraph **graph,
 }
 
 /*
+ * The graph's single head as left by the last registration of this
+ * (sub)transaction, when that registration chained onto the single head
+ * before it.  Registering thousands of revisions in one transaction would
+ * otherwise look for the head through all the row versions the earlier
+ * registrations left in the partial index.  Any other registration forgets
+ * it; it is checked against the catalog before use.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subxid;
+	char		id[MIGR_MAX_ID_LEN + 1];
+}			known_head;
+
+static void
+remember_head(const char *id)
+{
+	known_head.lxid = id ? MyProc->lxid : InvalidLocalTransactionId;
+	known_head.subxid = GetCurrentSubTransactionId();
+	if (id)
+		strlcpy(known_head.id, id, sizeof(known_head.id));
+}
+
+/*
  * The parents of a new revision registered without down_revision: the
  * graph's single head, or none for the first revision.
  */
@@ -175,7 +222,14 @@ static List *
 default_parents(void)
 {
 	List	   *applied;
-	List	   *heads = migr_catalog_graph_heads(true, &applied);
+	List	   *heads;
+
+	if (known_head.lxid == MyProc->lxid &&
+		known_head.subxid == GetCurrentSubTransactionId() &&
+		migr_catalog_is_head(known_head.id))
+		return list_make1(pstrdup(known_head.id));
+
+	heads = migr_catalog_graph_heads(true, &applied);
 
 	if (list_length(heads) > 1)
 	{
@@ -260,6 +314,77 @@ check_no_cycle(const MigrRevisionRow *row, MigrGraph *graph)
 }
 
 /*
+ * A revision that ran somewhere may only be edited in place before launch
+ * and outside production, the way a team edits its initial migration before
+ * it has users; and never its parents or dependencies while it is applied.
+ * Editing scripts that this database ran warns that it still has the old
+ * version.
+ */
+static void
+check_edit_of_applied(const MigrRevisionRow *row,
+					  const MigrRevisionRow *existing, bool edges_changed)
+{
+	bool		applied = migr_catalog_is_applied(row->id);
+
+	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision %s has already been applied and cannot be changed",
+						row->id),
+				 errdetail(migr_environment == MIGR_ENV_PRODUCTION
+						   ? "In production, applied migrations are append-only."
+						   : "After launch, applied migrations are append-only."),
+				 errhint("Register a new revision that makes the further change.")));
+	if (applied && edges_changed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot change the parents or dependencies of applied revision %s",
+						row->id),
+				 errhint("Downgrade below it first, then register it again.")));
+	if (applied && strcmp(existing->checksum, row->checksum) != 0)
+		ereport(WARNING,
+				(errmsg("revision %s is applied with its earlier scripts", row->id),
+				 errdetail("This database ran the version registered before; the new version does not run by itself."),
+				 errhint("Run SELECT * FROM migr_redo('%s'); to apply the new version.",
+						 row->id)));
+}
+
+/*
+ * Check the upgrade script's destructive statements against the caller's
+ * declaration ("destructive" argument: NULL, true or false), and warn when a
+ * revision mixes destructive with additive changes.
+ */
+static void
+check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
+				  bool declared)
+{
+	StringInfoData list;
+	ListCell   *lc;
+
+	migr_classify_script(statements, row);
+	row->destructive = !declared_null && declared;
+	if (row->destructive_statements == NIL)
+		return;
+
+	initStringInfo(&list);
+	foreach(lc, row->destructive_statements)
+		appendStringInfo(&list, "\n  %s", (char *) lfirst(lc));
+
+	if (!declared_null && !declared)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
+				 errmsg("revision %s is declared additive but has destructive statements",
+						row->id),
+				 errdetail("Destructive statements:%s", list.data),
+				 errhint("Move them to a revision of their own, or register it with destructive => true.")));
+	if (strcmp(row->changes, "mixed") == 0)
+		ereport(WARNING,
+				(errmsg("revision %s mixes destructive and additive changes", row->id),
+				 errdetail("Destructive statements:%s", list.data),
+				 errhint("Ship destructive changes in a deploy of their own, after the code that used what they remove is gone.")));
+}
+
+/*
  * Store "row" (new, identical, or changed before it was ever applied).
  * "existing" is the stored revision with this id, or NULL.
  */
@@ -267,17 +392,25 @@ static void
 store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 			   MigrGraph *graph, const MigrCaller *caller)
 {
+	MigrEventRecord event = {0};
+	bool		edges_changed;
+
 	check_labels(row);
 
-	if (existing == NULL ||
-		strcmp(existing->checksum, row->checksum) != 0 ||
-		strcmp(existing->message, row->message) != 0 ||
-		!lists_equal(existing->parents, row->parents) ||
-		!lists_equal(existing->depends_on, row->depends_on) ||
-		!lists_equal(existing->labels, row->labels))
-		migr_catalog_bump_generation();
-	else
+	if (existing != NULL &&
+		strcmp(existing->checksum, row->checksum) == 0 &&
+		strcmp(existing->message, row->message) == 0 &&
+		lists_equal(existing->parents, row->parents) &&
+		lists_equal(existing->depends_on, row->depends_on) &&
+		lists_equal(existing->labels, row->labels) &&
+		existing->destructive == row->destructive)
 		return;					/* identical: nothing to do */
+
+	migr_require_confirmation("registering a revision");
+	migr_catalog_bump_generation();
+	event.operation = "register";
+	event.revision = row->id;
+	event.checksum = row->checksum;
 
 	if (existing == NULL)
 	{
@@ -287,26 +420,24 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 					 errmsg("revision id \"%s\" is already a branch label", row->id),
 					 errhint("Choose an id that no branch label uses.")));
 		migr_catalog_insert_revision(row, caller);
+		migr_catalog_record_event(&event, caller);
 		return;
 	}
 
+	edges_changed = !lists_equal(existing->parents, row->parents) ||
+		!lists_equal(existing->depends_on, row->depends_on);
 	if (migr_catalog_was_ever_applied(row->id))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision %s has already been applied and cannot be changed",
-						row->id),
-				 errdetail("The database ran the registered version of this revision; changing it would make the history lie."),
-				 errhint("Register a new revision that makes the further change.")));
+		check_edit_of_applied(row, existing, edges_changed);
 
-	if (!lists_equal(existing->parents, row->parents) ||
-		!lists_equal(existing->depends_on, row->depends_on))
+	if (edges_changed)
 		check_no_cycle(row, graph ? graph : migr_graph_load());
 	migr_catalog_update_revision(row, existing->parents);
+	migr_catalog_record_event(&event, caller);
 }
 
 /*
  * migr_revision(message, upgrade, downgrade, revision, down_revision,
- *				 branch_labels, depends_on)
+ *				 branch_labels, depends_on, destructive)
  */
 Datum
 migr_revision(PG_FUNCTION_ARGS)
@@ -357,13 +488,16 @@ migr_revision(PG_FUNCTION_ARGS)
 	if (row.downgrade != NULL)
 		(void) migr_parse_script(row.downgrade, row.id, "downgrade");
 	row.checksum = migr_checksum(row.upgrade, row.downgrade);
+	check_destructive(&row, statements, PG_ARGISNULL(7),
+					  !PG_ARGISNULL(7) && PG_GETARG_BOOL(7));
 
 	existing = migr_catalog_fetch_revision(row.id);
 
 	/* Parents, dependencies and labels: NULL keeps what is registered. */
 	if (!PG_ARGISNULL(4))
 		row.parents = resolve_references(array_argument(PG_GETARG_ARRAYTYPE_P(4), "down_revision"),
-										 row.id, &graph, "down_revision");
+										 row.id, existing ? existing->parents : NIL,
+										 &graph, "down_revision");
 	else if (existing != NULL)
 		row.parents = existing->parents;
 	else
@@ -371,7 +505,8 @@ migr_revision(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(6))
 		row.depends_on = resolve_references(array_argument(PG_GETARG_ARRAYTYPE_P(6), "depends_on"),
-											row.id, &graph, "depends_on");
+											row.id, existing ? existing->depends_on : NIL,
+											&graph, "depends_on");
 	else if (existing != NULL)
 		row.depends_on = existing->depends_on;
 
@@ -380,7 +515,11 @@ migr_revision(PG_FUNCTION_ARGS)
 	else if (existing != NULL)
 		row.labels = existing->labels;
 
+	if (PG_ARGISNULL(7) && existing != NULL)
+		row.destructive = existing->destructive;
+
 	store_revision(&row, existing, graph, &caller);
+	remember_head(existing == NULL && PG_ARGISNULL(4) ? row.id : NULL);
 
 	migr_owner_end(&scope);
 	SPI_finish();
@@ -419,6 +558,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	row.upgrade = "";
 	row.downgrade = "";
 	row.checksum = migr_checksum(row.upgrade, row.downgrade);
+	row.changes = "additive";
 	if (!PG_ARGISNULL(2))
 	{
 		row.id = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -434,9 +574,12 @@ migr_merge(PG_FUNCTION_ARGS)
 		row.id = generate_revision_id();
 
 	graph = migr_graph_load();
+	/* "heads" here means the heads nothing depends on: the others come along. */
 	foreach(lc, array_argument(PG_GETARG_ARRAYTYPE_P(0), "revisions"))
 		parents = list_concat_unique_int(parents,
-										 migr_resolve_revisions(graph, lfirst(lc)));
+										 strcmp(lfirst(lc), "heads") == 0
+										 ? migr_graph_effective_heads(graph)
+										 : migr_resolve_revisions(graph, lfirst(lc)));
 	list_sort(parents, compare_positions);
 
 	if (list_length(parents) < 2)
@@ -467,6 +610,7 @@ migr_merge(PG_FUNCTION_ARGS)
 		row.parents = lappend(row.parents, graph->nodes[lfirst_int(lc)].id);
 
 	store_revision(&row, migr_catalog_fetch_revision(row.id), graph, &caller);
+	remember_head(NULL);
 
 	migr_owner_end(&scope);
 	SPI_finish();

@@ -20,6 +20,9 @@
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_history);
+
+/* Columns of migr_history()'s result. */
+#define MIGR_HISTORY_COLUMNS 10
 PG_FUNCTION_INFO_V1(migr_show);
 
 /*
@@ -101,10 +104,13 @@ migr_history(PG_FUNCTION_ARGS)
 	if (ids != NIL)
 	{
 		migr_catalog_history_rows(ids);
+		if (SPI_tuptable->tupdesc->natts != rsinfo->setDesc->natts)
+			elog(ERROR, "migr_history: catalog rows have %d columns, the result %d",
+				 SPI_tuptable->tupdesc->natts, rsinfo->setDesc->natts);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			Datum		values[10];
-			bool		nulls[10];
+			Datum		values[MIGR_HISTORY_COLUMNS];
+			bool		nulls[MIGR_HISTORY_COLUMNS];
 
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 							  values, nulls);
@@ -133,8 +139,8 @@ migr_show(PG_FUNCTION_ARGS)
 	MigrGraph  *graph;
 	List	   *found;
 	HeapTuple	result;
-	Datum		values[19];
-	bool		nulls[19];
+	Datum	   *values;
+	bool	   *nulls;
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "migr_show must return a composite type");
@@ -153,6 +159,11 @@ migr_show(PG_FUNCTION_ARGS)
 				 errdetail("It names %s.", migr_graph_id_list(graph, found))));
 
 	migr_catalog_show_row(graph->nodes[linitial_int(found)].id);
+	if (SPI_tuptable->tupdesc->natts != result_desc->natts)
+		elog(ERROR, "migr_show: catalog row has %d columns, migr.revision_info %d",
+			 SPI_tuptable->tupdesc->natts, result_desc->natts);
+	values = palloc(sizeof(Datum) * result_desc->natts);
+	nulls = palloc(sizeof(bool) * result_desc->natts);
 	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 					  values, nulls);
 	MemoryContextSwitchTo(fn_cxt);

@@ -21,10 +21,12 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
 #include "utils/tuplestore.h"
 
 #include "migr.h"
@@ -32,15 +34,17 @@
 PG_FUNCTION_INFO_V1(migr_upgrade);
 PG_FUNCTION_INFO_V1(migr_downgrade);
 PG_FUNCTION_INFO_V1(migr_stamp);
+PG_FUNCTION_INFO_V1(migr_redo);
 
 typedef enum MigrOperation
 {
 	OP_UPGRADE,
 	OP_DOWNGRADE,
-	OP_STAMP
+	OP_STAMP,
+	OP_REDO
 } MigrOperation;
 
-static const char *const operation_names[] = {"upgrade", "downgrade", "stamp"};
+static const char *const operation_names[] = {"upgrade", "downgrade", "stamp", "redo"};
 
 /* One step of a plan: a revision to apply (up) or to remove (down). */
 typedef struct PlanStep
@@ -59,7 +63,6 @@ typedef struct MigrRun
 	int64		run_id;
 	MigrCaller	caller;
 	ReturnSetInfo *rsinfo;
-	MemoryContext step_cxt;
 } MigrRun;
 
 /* Where in which script an error happened, for the error context. */
@@ -81,6 +84,13 @@ statement_error_callback(void *arg)
 	errcontext("migration %s (%s), statement %d, line %d",
 			   ctx->revision, ctx->which, ctx->statement->number,
 			   ctx->statement->line);
+}
+
+/* Is migr running a migration script in this backend right now? */
+bool
+migr_running_script(void)
+{
+	return operation_active;
 }
 
 /*
@@ -210,6 +220,187 @@ plan_stamp(MigrRun *run, List *positions, bool purge)
 }
 
 /*
+ * Redo: remove the revision and everything above it, then apply them again,
+ * so that edited scripts run.  The version rows end where they were.
+ */
+static List *
+plan_redo(MigrRun *run, const char *name)
+{
+	MigrGraph  *graph = run->graph;
+	List	   *found = migr_resolve_revisions(graph, name);
+	MigrPosition below = {0};
+	Bitmapset  *redo;
+	ListCell   *lc;
+
+	if (list_length(found) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" does not name a single revision", name),
+				 errdetail("It names %s.", migr_graph_id_list(graph, found))));
+	if (!graph->nodes[linitial_int(found)].applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision %s is not applied", graph->nodes[linitial_int(found)].id),
+				 errhint("migr_redo() runs an applied revision again; use migr_upgrade() to apply it.")));
+
+	below.below = found;
+	redo = bms_int_members(migr_graph_above(graph, &below), migr_graph_applied(graph));
+	foreach(lc, migr_graph_order(graph, redo, true))
+		if (!graph->nodes[lfirst_int(lc)].has_downgrade)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision %s has no downgrade script", graph->nodes[lfirst_int(lc)].id),
+					 errhint("Register it again with a downgrade script, or use migr_stamp() and apply the change by hand.")));
+	return list_concat(steps_from(migr_graph_order(graph, redo, true), false),
+					   steps_from(migr_graph_order(graph, redo, false), true));
+}
+
+/*
+ * In production, an upgrade through destructive revisions needs them to be
+ * registered with destructive => true, or migr.allow_destructive.  Checked
+ * before anything runs; the error lists the statements.
+ */
+static void
+check_destructive_steps(MigrRun *run)
+{
+	List	   *ids = NIL;
+	ListCell   *lc;
+	StringInfoData list;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	if (migr_environment != MIGR_ENV_PRODUCTION || migr_allow_destructive)
+		return;
+	foreach(lc, run->steps)
+	{
+		PlanStep   *step = (PlanStep *) lfirst(lc);
+
+		if (step->up)
+			ids = lappend(ids, DatumGetPointer(CStringGetTextDatum(run->graph->nodes[step->node].id)));
+	}
+	if (ids == NIL)
+		return;
+
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * list_length(ids));
+
+		foreach(lc, ids)
+			elems[foreach_current_index(lc)] = PointerGetDatum(lfirst(lc));
+		values[0] = PointerGetDatum(construct_array(elems, list_length(ids), TEXTOID,
+													-1, false, TYPALIGN_INT));
+	}
+	migr_catalog_exec("SELECT r.id, s.statement"
+					  "  FROM migr.revisions r,"
+					  "       unnest(r.destructive_statements) AS s(statement)"
+					  " WHERE r.id = ANY ($1) AND NOT r.destructive"
+					  " ORDER BY r.seq",
+					  1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return;
+
+	initStringInfo(&list);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		appendStringInfo(&list, "\n  %s: %s", migr_result_text(i, 1),
+						 migr_result_text(i, 2));
+	ereport(ERROR,
+			(errcode(ERRCODE_MIGR_DESTRUCTIVE),
+			 errmsg("upgrade runs destructive changes that were not acknowledged"),
+			 errdetail("Destructive statements:%s", list.data),
+			 errhint("Ship them in a deploy of their own; to run them, register the revision with destructive => true or SET migr.allow_destructive = on.")));
+}
+
+/*
+ * Scripts run with the caller's privileges, so a script must not give its
+ * author more than the author has: every revision a plan runs must have
+ * been registered by a role that has all the privileges of the caller.
+ * Otherwise a role allowed to register could have a superuser run its SQL.
+ */
+static void
+check_registrants(MigrRun *run)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(run->steps), 1));
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	Oid			caller = GetUserId();
+	ListCell   *lc;
+
+	if (run->op == OP_STAMP || run->steps == NIL)
+		return;
+	foreach(lc, run->steps)
+		elems[foreach_current_index(lc)] =
+			CStringGetTextDatum(run->graph->nodes[((PlanStep *) lfirst(lc))->node].id);
+	values[0] = PointerGetDatum(construct_array(elems, list_length(run->steps),
+												TEXTOID, -1, false, TYPALIGN_INT));
+	migr_catalog_exec("SELECT created_by::text, min(id)"
+					  "  FROM migr.revisions WHERE id = ANY ($1)"
+					  " GROUP BY created_by ORDER BY 1",
+					  1, types, values, NULL, SPI_OK_SELECT);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *registrant = migr_result_text(i, 1);
+		Oid			role = get_role_oid(registrant, true);
+
+		if (OidIsValid(role) && has_privs_of_role(role, caller))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("revision %s was registered by role \"%s\", which does not have the privileges of role \"%s\" running it",
+						migr_result_text(i, 2), registrant,
+						GetUserNameFromId(caller, false)),
+				 errdetail("Scripts run with the privileges of the role that runs them."),
+				 OidIsValid(role)
+				 ? errhint("Run the operation as that role (SET ROLE \"%s\"), or have a role with your privileges register the revision.", registrant)
+				 : errhint("The role no longer exists; have a role with your privileges register the revision again.")));
+	}
+}
+
+/*
+ * Run one statement of a script, with migr.statement_timeout as its time
+ * limit when that is set (and sooner than the caller's own deadline).
+ */
+static void
+run_statement(const char *sql)
+{
+	bool		outer_active = get_timeout_active(STATEMENT_TIMEOUT);
+	TimestampTz outer_finish = outer_active ? get_timeout_finish_time(STATEMENT_TIMEOUT) : 0;
+	TimestampTz own_finish = 0;
+	volatile int rc = 0;
+
+	if (migr_statement_timeout > 0)
+	{
+		own_finish = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												 migr_statement_timeout);
+		if (outer_active && outer_finish <= own_finish)
+			own_finish = 0;
+		else
+			enable_timeout_at(STATEMENT_TIMEOUT, own_finish);
+	}
+
+	PG_TRY();
+	{
+		rc = SPI_execute(sql, false, 0);
+	}
+	PG_FINALLY();
+	{
+		if (own_finish != 0)
+		{
+			disable_timeout(STATEMENT_TIMEOUT, false);
+			if (outer_active)
+				enable_timeout_at(STATEMENT_TIMEOUT, outer_finish);
+		}
+	}
+	PG_END_TRY();
+
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("statement cannot run in a migration: %s",
+						SPI_result_code_string(rc))));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
  * Run one script statement by statement, as the caller, with an error
  * context that names the revision, statement and line.
  */
@@ -230,16 +421,8 @@ run_script(const char *script, const char *revision, const char *which)
 
 	foreach(lc, statements)
 	{
-		int			rc;
-
 		ctx.statement = (MigrStatement *) lfirst(lc);
-		rc = SPI_execute(ctx.statement->text, false, 0);
-		if (rc < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("statement cannot run in a migration: %s",
-							SPI_result_code_string(rc))));
-		SPI_freetuptable(SPI_tuptable);
+		run_statement(ctx.statement->text);
 	}
 
 	error_context_stack = errcallback.previous;
@@ -294,12 +477,18 @@ static void
 execute_step(MigrRun *run, const PlanStep *step, int number)
 {
 	MigrNode   *node = &run->graph->nodes[step->node];
-	MemoryContext oldcxt = MemoryContextSwitchTo(run->step_cxt);
 	MigrOwnerScope scope;
 	MigrRevisionRow *row;
 	MigrStepRecord rec = {0};
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
+
+	/*
+	 * A connection of its own: everything the step allocates, including
+	 * what SPI allocates for the script's statements, goes when it ends.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 
 	migr_owner_begin(&scope);
 	row = migr_catalog_fetch_revision(node->id);
@@ -312,7 +501,8 @@ execute_step(MigrRun *run, const PlanStep *step, int number)
 	rec.revision = node->id;
 	rec.up = step->up;
 	rec.target = run->target;
-	rec.checksum = row->checksum;
+	/* The checksum of what actually runs, even if migr.revisions was edited. */
+	rec.checksum = migr_checksum(row->upgrade, row->downgrade);
 	rec.wal_before = GetXLogInsertRecPtr();
 	rec.started_at = GetCurrentTimestamp();
 
@@ -325,6 +515,11 @@ execute_step(MigrRun *run, const PlanStep *step, int number)
 		 */
 		int			guc_nest_level = NewGUCNestLevel();
 
+		if (migr_lock_timeout > 0)
+			(void) set_config_option("lock_timeout",
+									 psprintf("%d", migr_lock_timeout),
+									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+									 true, 0, false);
 		run_script(step->up ? row->upgrade : row->downgrade, node->id,
 				   step->up ? "upgrade" : "downgrade");
 		AtEOXact_GUC(false, guc_nest_level);
@@ -345,8 +540,8 @@ execute_step(MigrRun *run, const PlanStep *step, int number)
 	tuplestore_putvalues(run->rsinfo->setResult, run->rsinfo->setDesc,
 						 values, nulls);
 
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(run->step_cxt);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 }
 
 /* Run every step of the plan, in order. */
@@ -360,9 +555,10 @@ execute_plan(MigrRun *run)
 }
 
 /*
- * Plan and run one operation.  The work happens in a memory context of its
- * own, with a child context reset after every step, so memory does not
- * grow with the number of steps.
+ * Plan and run one operation.  The plan lives in the memory of the call's
+ * SPI connection; each step has a connection (and so memory) of its own,
+ * released when the step ends, so memory does not grow with the number of
+ * steps.
  */
 static void
 run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
@@ -370,8 +566,6 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 {
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
-	MemoryContext op_cxt;
-	MemoryContext oldcxt;
 	const char *target = linitial(targets);
 
 	migr_check_not_nested();
@@ -393,11 +587,6 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "migr operation",
-								   ALLOCSET_DEFAULT_SIZES);
-	run.step_cxt = AllocSetContextCreate(op_cxt, "migr step",
-										 ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(op_cxt);
 
 	migr_owner_begin(&scope);
 	migr_lock_acquire(operation_names[op]);
@@ -432,9 +621,20 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 				run.steps = plan_stamp(&run, positions, purge);
 				break;
 			}
+		case OP_REDO:
+			run.steps = plan_redo(&run, target);
+			break;
 	}
 	if (run.steps != NIL)
 	{
+		migr_require_confirmation(op == OP_UPGRADE ? "an upgrade"
+								  : op == OP_DOWNGRADE ? "a downgrade"
+								  : op == OP_STAMP ? "a stamp" : "a redo");
+		if (op == OP_UPGRADE)
+			migr_check_checksums();
+		if (op == OP_UPGRADE || op == OP_REDO)
+			check_destructive_steps(&run);
+		check_registrants(&run);
 		migr_catalog_bump_generation();
 		run.run_id = migr_catalog_next_run_id();
 	}
@@ -452,8 +652,6 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	PG_END_TRY();
 
 done:
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(op_cxt);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }
@@ -495,6 +693,16 @@ Datum
 migr_downgrade(PG_FUNCTION_ARGS)
 {
 	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false);
+	return (Datum) 0;
+}
+
+/*
+ * migr_redo(revision): run an applied revision (and what is above it) again.
+ */
+Datum
+migr_redo(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_REDO, target_argument(fcinfo, true), false);
 	return (Datum) 0;
 }
 

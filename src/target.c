@@ -227,7 +227,7 @@ single_head(const MigrGraph *graph, const Scope *scope, const char *target)
 						list_length(heads)),
 				 errdetail("The heads are %s.", migr_graph_id_list(graph, heads)),
 				 errhint("Name one branch, as in \"%s@head\", use \"heads\" for all of them, or join them with migr_merge().",
-						 graph->nodes[linitial_int(heads)].id)));
+						 migr_graph_branch_name(graph, linitial_int(heads)))));
 	if (heads == NIL)
 		return position_below(scope->roots);
 	return position_at(heads);
@@ -262,7 +262,8 @@ current_in_scope(const MigrGraph *graph, const Scope *scope, const char *target)
 						list_length(current)),
 				 errdetail("The current heads are %s.", migr_graph_id_list(graph, current)),
 				 errhint("Narrow it to one branch, as in \"%s@%s\".",
-						 graph->nodes[linitial_int(current)].id, target)));
+						 migr_graph_branch_name(graph, linitial_int(current)),
+						 target)));
 	if (current == NIL)
 		return position_below(scope->roots);
 	return position_at(current);
@@ -344,7 +345,8 @@ walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
 							   done + 1, up ? "up" : "down",
 							   migr_graph_id_list(graph, next)),
 					 errhint("Name the branch to follow, as in \"%s@%s\", or the revision to go to.",
-							 graph->nodes[linitial_int(next)].id, target)));
+							 migr_graph_branch_name(graph, linitial_int(next)),
+							 target)));
 		cur = position_at(next);
 	}
 	return cur;

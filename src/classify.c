@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * classify.c
+ *		Tells destructive statements from additive ones, by their parse tree.
+ *
+ * A statement is destructive when code written for the schema before it can
+ * break after it: it drops, renames or moves an object, drops a column or a
+ * constraint, changes a column's type, detaches a partition, revokes a
+ * privilege, or truncates a table.  Everything else (creating, adding,
+ * inserting, updating) is additive.  The two-deploy rule ships destructive
+ * statements in a deploy of their own, after the code stopped using what
+ * they remove; a rollback across additive revisions only is safe.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+
+#include "migr.h"
+
+/* Does one ALTER TABLE subcommand remove or reshape something? */
+static bool
+alter_table_cmd_is_destructive(AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_DropColumn:
+		case AT_DropConstraint:
+		case AT_AlterColumnType:
+		case AT_DropExpression:
+		case AT_DropIdentity:
+		case AT_DropInherit:
+		case AT_DropOf:
+		case AT_DetachPartition:
+		case AT_DetachPartitionFinalize:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Is the raw statement "parsetree" destructive?
+ */
+bool
+migr_statement_is_destructive(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_DropStmt:
+		case T_DropOwnedStmt:
+		case T_DropRoleStmt:
+		case T_DropdbStmt:
+		case T_DropTableSpaceStmt:
+		case T_DropSubscriptionStmt:
+		case T_DropUserMappingStmt:
+		case T_RenameStmt:
+		case T_AlterObjectSchemaStmt:
+		case T_TruncateStmt:
+			return true;
+		case T_AlterTableStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+					if (alter_table_cmd_is_destructive(lfirst_node(AlterTableCmd, lc)))
+						return true;
+				return false;
+			}
+		case T_AlterEnumStmt:
+			/* RENAME VALUE */
+			return ((AlterEnumStmt *) parsetree)->oldVal != NULL;
+		case T_GrantStmt:
+			return !((GrantStmt *) parsetree)->is_grant;
+		case T_AlterDomainStmt:
+			/* DROP CONSTRAINT, DROP DEFAULT */
+			return ((AlterDomainStmt *) parsetree)->subtype == 'X';
+		default:
+			return false;
+	}
+}
+
+/*
+ * Classify the statements of an upgrade script into row->changes
+ * ("additive", "destructive" or "mixed") and row->destructive_statements.
+ */
+void
+migr_classify_script(List *statements, MigrRevisionRow *row)
+{
+	int			additive = 0;
+	ListCell   *lc;
+
+	row->destructive_statements = NIL;
+	foreach(lc, statements)
+	{
+		MigrStatement *st = (MigrStatement *) lfirst(lc);
+
+		if (migr_statement_is_destructive(st->parsetree))
+			row->destructive_statements = lappend(row->destructive_statements,
+												  st->text);
+		else
+			additive++;
+	}
+	if (row->destructive_statements == NIL)
+		row->changes = "additive";
+	else
+		row->changes = additive > 0 ? "mixed" : "destructive";
+}

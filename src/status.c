@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.c
+ *		migr_status(): one read-only answer to "where is this database, and
+ *		which guards hold?", as jsonb for scripts and monitoring.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_status);
+
+#define STATUS_SQL \
+	"SELECT jsonb_build_object(" \
+	"  'environment', $1," \
+	"  'confirmed', $2," \
+	"  'current', (SELECT coalesce(jsonb_agg(v.revision ORDER BY r.seq), '[]')" \
+	"                FROM migr.version v JOIN migr.revisions r ON r.id = v.revision)," \
+	"  'heads', (SELECT coalesce(jsonb_agg(r.id ORDER BY r.seq), '[]')" \
+	"              FROM migr.revisions r WHERE r.is_head)," \
+	"  'pending', $3," \
+	"  'launched', (SELECT jsonb_build_object('at', launched_at, 'by', launched_by)" \
+	"                 FROM migr.launch)," \
+	"  'checksum_mismatches', (SELECT coalesce(jsonb_agg(a.revision ORDER BY r.seq), '[]')" \
+	"      FROM migr.applied a JOIN migr.revisions r ON r.id = a.revision" \
+	"     WHERE a.checksum <> migr.script_checksum(r.upgrade, r.downgrade))," \
+	"  'guards', jsonb_build_object(" \
+	"      'allow_adhoc_ddl', $4, 'allow_destructive', $5," \
+	"      'lock_timeout_ms', $6, 'statement_timeout_ms', $7," \
+	"      'ddl_guard', (SELECT CASE evtenabled WHEN 'D' THEN 'disabled'" \
+	"                                           WHEN 'A' THEN 'always'" \
+	"                                           ELSE 'enabled' END" \
+	"                      FROM pg_event_trigger WHERE evtname = 'migr_ddl_guard'))," \
+	"  'last_operation', (SELECT jsonb_build_object(" \
+	"        'operation', l.operation, 'target', l.target, 'revision', l.revision," \
+	"        'run_id', l.run_id," \
+	"        'steps', (SELECT count(*) FROM migr.log s WHERE s.run_id = l.run_id)," \
+	"        'at', l.started_at, 'by', l.session_user_name," \
+	"        'outcome', 'committed')" \
+	"      FROM migr.log l ORDER BY l.id DESC LIMIT 1))::text"
+
+/*
+ * migr_status() RETURNS jsonb
+ */
+Datum
+migr_status(PG_FUNCTION_ARGS)
+{
+	MigrOwnerScope scope;
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	MigrGraph  *graph;
+	Bitmapset  *pending;
+	Oid			types[7] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID};
+	Datum		values[7];
+	char	   *json;
+	Datum		result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	graph = migr_graph_load();
+	pending = migr_graph_ancestors(graph, migr_graph_heads(graph));
+	pending = bms_del_members(pending, migr_graph_applied(graph));
+
+	values[0] = CStringGetTextDatum(migr_environment_name());
+	values[1] = BoolGetDatum(migr_confirm_production);
+	values[2] = Int32GetDatum(bms_num_members(pending));
+	values[3] = BoolGetDatum(migr_allow_adhoc_ddl);
+	values[4] = BoolGetDatum(migr_allow_destructive);
+	values[5] = Int32GetDatum(migr_lock_timeout);
+	values[6] = Int32GetDatum(migr_statement_timeout);
+	migr_catalog_exec(STATUS_SQL, 7, types, values, NULL, SPI_OK_SELECT);
+	json = migr_result_text(0, 1);
+
+	migr_owner_end(&scope);
+	MemoryContextSwitchTo(fn_cxt);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
