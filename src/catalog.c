@@ -66,6 +66,7 @@ typedef enum MigrQuery
 	Q_LAUNCHED,
 	Q_MISMATCHES,
 	Q_IS_HEAD,
+	Q_DEPENDED_ON,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -87,9 +88,7 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		1, {TEXTOID}
 	},
 	[Q_GRAPH_HEADS] = {
-		"SELECT r.id, a.revision IS NOT NULL,"
-		"       EXISTS (SELECT 1 FROM migr.revisions d"
-		"                WHERE d.depends_on @> ARRAY[r.id])"
+		"SELECT r.id, a.revision IS NOT NULL"
 		"  FROM migr.revisions r"
 		"  LEFT JOIN migr.applied a ON a.revision = r.id"
 		" WHERE r.is_head ORDER BY r.seq",
@@ -187,6 +186,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"  LEFT JOIN migr.applied a ON a.revision = r.id"
 		" ORDER BY r.seq",
 		0, {InvalidOid}
+	},
+	[Q_DEPENDED_ON] = {
+		"SELECT 1 FROM migr.revisions WHERE depends_on @> ARRAY[$1] LIMIT 1",
+		1, {TEXTOID}
 	},
 	[Q_IS_HEAD] = {
 		"SELECT 1 FROM migr.revisions WHERE id = $1 AND is_head",
@@ -483,6 +486,25 @@ migr_catalog_fetch_revision(const char *id)
 }
 
 /*
+ * Steer the planner to index scans for the next statements (see
+ * migr_catalog_graph_heads); plain_only also rules out bitmap scans, which
+ * GIN lookups need.  Lasts until the end of the owner scope.
+ */
+static void
+steer_planner(bool plain_only)
+{
+	static const char *const plain[] = {"enable_bitmapscan", "enable_hashjoin",
+	"enable_mergejoin"};
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	for (int i = 0; i < (int) lengthof(plain); i++)
+		(void) set_config_option(plain[i], plain_only ? "off" : "on",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+}
+
+/*
  * The graph's heads, oldest first, found through the partial index on
  * is_head; with effective_only, only those no revision depends on.
  * *applied_flags receives a parallel list of bool (as int).  Call inside an
@@ -492,22 +514,41 @@ List *
 migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 {
 	List	   *heads = NIL;
+	List	   *all_heads = NIL;
+	List	   *all_applied = NIL;
+	ListCell   *lh;
+	ListCell   *la;
 
 	/*
-	 * Heads are few and the partial index lists exactly them; without
+	 * Heads are few and the partial index lists exactly them.  Without
 	 * statistics (after a bulk registration or a restore) the planner would
-	 * read the whole history instead.  The plan is made once, like this.
+	 * read the whole history instead, so these plans, made once, are steered
+	 * to index scans: a plain scan of the partial index (which also marks
+	 * the entries of dead row versions for later scans to skip) and primary
+	 * key lookups; dependents are found through the GIN index.
 	 */
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	steer_planner(true);
 	run_query(Q_GRAPH_HEADS, NULL, NULL);
-	*applied_flags = NIL;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		if (effective_only && migr_result_bool(i, 3))
-			continue;
-		heads = lappend(heads, migr_result_text(i, 1));
-		*applied_flags = lappend_int(*applied_flags, migr_result_bool(i, 2));
+		all_heads = lappend(all_heads, migr_result_text(i, 1));
+		all_applied = lappend_int(all_applied, migr_result_bool(i, 2));
+	}
+	steer_planner(false);
+
+	*applied_flags = NIL;
+	forboth(lh, all_heads, la, all_applied)
+	{
+		if (effective_only)
+		{
+			Datum		args[1] = {CStringGetTextDatum(lfirst(lh))};
+
+			run_query(Q_DEPENDED_ON, args, NULL);
+			if (SPI_processed > 0)
+				continue;
+		}
+		heads = lappend(heads, lfirst(lh));
+		*applied_flags = lappend_int(*applied_flags, lfirst_int(la));
 	}
 	return heads;
 }

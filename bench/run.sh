@@ -1,0 +1,367 @@
+#!/bin/bash
+# bench/run.sh: migr's performance benchmarks (see bench/README.md).
+#
+# Run as root.  Starts a throwaway PostgreSQL 15 cluster as the postgres OS
+# user in a mktemp directory (Unix socket only, a random free port number),
+# runs every benchmark with the two sides of each ratio interleaved, prints a
+# table and exits 1 if a target is missed (2 on a set-up error).
+#
+# Knobs (environment):
+#   TRIALS1=9       trials per side for benchmark 1 (the noisiest)
+#   TRIALS=5        trials per side for benchmarks 3 and 4
+#   NOOP_ROUNDS=5   pgbench rounds per database for benchmark 2
+#   NOOP_CALLS=2000 calls per pgbench round
+#   BENCH="1 2 3 4" which benchmarks to run
+#   KEEP=1          keep the cluster directory (for inspection)
+#   PG_CONFIG       pg_config of the server (default: PostgreSQL 15's)
+set -euo pipefail
+
+TRIALS=${TRIALS:-5}
+NOOP_ROUNDS=${NOOP_ROUNDS:-5}
+NOOP_CALLS=${NOOP_CALLS:-2000}
+BENCH=${BENCH:-"1 2 3 4"}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+die() { echo "bench: $*" >&2; exit 2; }
+
+[ "$(id -u)" = 0 ] || die "run as root (the cluster runs as the postgres user; memory is read from /proc)"
+[ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found: install postgresql-15 and postgresql-server-dev-15"
+id postgres >/dev/null 2>&1 || die "no postgres OS user"
+BINDIR=$("$PG_CONFIG" --bindir)
+[ -f "$("$PG_CONFIG" --sharedir)/extension/migr.control" ] \
+	|| die "migr is not installed: run 'make && make install' first"
+command -v perl >/dev/null || die "perl is needed"
+
+# ---------------------------------------------------------------------------
+# Cluster
+# ---------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/migr-bench.XXXXXX)
+chown postgres: "$WORK"
+chmod 755 "$WORK"
+PGDATA=$WORK/data
+
+cleanup()
+{
+	if [ -f "$PGDATA/postmaster.pid" ]; then
+		runuser -u postgres -- "$BINDIR/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	if [ "${KEEP:-}" = 1 ]; then
+		echo "bench: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The socket lives in $WORK, so the port only has to be free for the lock
+# file name; still pick one nobody listens on.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 50); do
+	PORT=$((56000 + RANDOM % 4000))
+	port_in_use "$PORT" || break
+done
+
+runuser -u postgres -- "$BINDIR/initdb" -D "$PGDATA" -A trust -U postgres \
+	--no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+cat >>"$PGDATA/postgresql.conf" <<EOF
+listen_addresses = ''
+port = $PORT
+unix_socket_directories = '$WORK'
+# Durability is not what is measured, and the machine's disk is shared:
+# take fsync out of both sides of every ratio.
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+# Deterministic runs: vacuum is done explicitly where it matters.
+autovacuum = off
+# 1,000 CREATE TABLE in one transaction take ~4,000 locks.
+max_locks_per_transaction = 256
+shared_buffers = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 1h
+logging_collector = off
+EOF
+runuser -u postgres -- "$BINDIR/pg_ctl" -D "$PGDATA" -l "$WORK/server.log" -w start >/dev/null \
+	|| { cat "$WORK/server.log" >&2; die "server did not start"; }
+
+export PGHOST=$WORK PGPORT=$PORT PGUSER=postgres
+PSQL=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1)
+psql_db() { local db=$1; shift; "${PSQL[@]}" -d "$db" "$@"; }
+sql() { local db=$1; shift; psql_db "$db" -At -c "$*"; }
+
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+
+# median of the arguments (numbers)
+median()
+{
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# median over i of A[i]/B[i]: "A1 A2 ..." "B1 B2 ..."; pairs ran back to back,
+# so a slow period of the shared machine hits both sides of a pair
+paired_ratio()
+{
+	local -a a=($1) b=($2) r=()
+	for i in "${!a[@]}"; do r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf "%.4f", x / y }')"); done
+	printf '%.2f' "$(median "${r[@]}")"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+RESULTS=()
+FAILED=0
+# record NAME A B RATIO TARGET PASS(0/1)
+record()
+{
+	local verdict=PASS
+	if [ "$6" != 1 ]; then verdict=FAIL; FAILED=1; fi
+	RESULTS+=("$(printf '%-44s %14s %14s %7s  %-12s %s' "$1" "$2" "$3" "$4" "$5" "$verdict")")
+	echo "  => $1: $2 vs $3, ratio $4 (target $5): $verdict"
+}
+
+fresh_db() # NAME TEMPLATE
+{
+	sql postgres "DROP DATABASE IF EXISTS $1"
+	sql postgres "CREATE DATABASE $1 TEMPLATE $2"
+	sql postgres "CHECKPOINT"
+}
+
+# Register N chained revisions in DB; script body is a format() string of i.
+register_chain() # DB N UPGRADE_FMT DOWNGRADE_FMT
+{
+	psql_db "$1" -c "DO \$\$ BEGIN FOR i IN 1..$2 LOOP
+		PERFORM migr_revision(format('step %s', i), format('$3', i), format('$4', i),
+		                      'r' || lpad(i::text, 5, '0'));
+	END LOOP; END \$\$"
+}
+
+echo "migr benchmarks: cluster in $WORK, port $PORT, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------------------
+# 1. 1,000 CREATE TABLE: migr_upgrade('head') vs psql -1 -f
+# ---------------------------------------------------------------------------
+bench1()
+{
+	local n=1000 i a b p tm tp t out
+	local -a tmigr=() tpsql=()
+	local trials=${TRIALS1:-9}
+	echo "[1] $n migrations of one CREATE TABLE each: migr_upgrade('head') vs psql -1 -f ($trials trials each, interleaved)"
+	local create='CREATE TABLE t_%s (id integer PRIMARY KEY, note text NOT NULL, created_at timestamptz DEFAULT now())'
+	sql postgres "CREATE DATABASE b1_tmpl"
+	sql b1_tmpl "CREATE EXTENSION migr"
+	register_chain b1_tmpl "$n" "$create;" 'DROP TABLE t_%s;'
+	# the same statements, byte for byte, for psql
+	sql b1_tmpl "SELECT upgrade FROM migr.revisions ORDER BY seq" >"$WORK/create.sql"
+	[ "$(grep -c '^CREATE TABLE' "$WORK/create.sql")" = "$n" ] || die "bench 1: script file"
+	sql postgres "VACUUM FREEZE" >/dev/null
+	psql_db b1_tmpl -c "VACUUM ANALYZE"
+
+	run_migr()
+	{
+		fresh_db b1_run b1_tmpl
+		t=$(now_ns)
+		out=$(sql b1_run "SELECT count(*) FROM migr_upgrade('head')")
+		tm=$(ms_since "$t")
+		[ "$out" = "$n" ] || die "bench 1: migr_upgrade returned $out rows"
+		tmigr+=("$tm")
+	}
+	run_psql()
+	{
+		fresh_db b1_run b1_tmpl
+		t=$(now_ns)
+		psql_db b1_run -1 -f "$WORK/create.sql"
+		tp=$(ms_since "$t")
+		[ "$(sql b1_run "SELECT count(*) FROM pg_class WHERE relname LIKE 't\_%' AND relkind = 'r'")" = "$n" ] \
+			|| die "bench 1: psql did not create $n tables"
+		tpsql+=("$tp")
+	}
+	for i in $(seq "$trials"); do
+		# alternate the order so that neither side always goes first
+		if [ $((i % 2)) = 1 ]; then run_migr; run_psql; else run_psql; run_migr; fi
+		echo "  trial $i: migr ${tm} ms, psql -1 -f ${tp} ms"
+	done
+	sql postgres "DROP DATABASE b1_run"
+	a=$(median "${tmigr[@]}"); b=$(median "${tpsql[@]}")
+	local r; r=$(paired_ratio "${tmigr[*]}" "${tpsql[*]}")
+	echo "  ratio of the medians $(ratio "$a" "$b"), median of the per-trial ratios $r"
+	le "$r" 1.2 && p=1 || p=0
+	record "1. 1k CREATE TABLE: migr / psql -1 -f" "${a} ms" "${b} ms" "$r" "<= 1.20" "$p"
+}
+
+# ---------------------------------------------------------------------------
+# 2. no-op migr_upgrade('head') at head: 10,000 vs 100 revisions
+# ---------------------------------------------------------------------------
+bench2()
+{
+	local r db n
+	local -a l100=() l10k=() v100=() v10k=()
+	echo "[2] no-op migr_upgrade('head') at head, 10,000 vs 100 applied revisions ($NOOP_ROUNDS x pgbench -t $NOOP_CALLS each)"
+	echo "SELECT count(*) FROM migr_upgrade('head');" >"$WORK/noop.sql"
+	for n in 100 10000; do
+		db=b2_$n
+		sql postgres "CREATE DATABASE $db"
+		sql "$db" "CREATE EXTENSION migr; CREATE TABLE bench_t (n integer)"
+		register_chain "$db" "$n" 'INSERT INTO bench_t VALUES (%s);' 'DELETE FROM bench_t WHERE n = %s;'
+		[ "$(sql "$db" "SELECT count(*) FROM migr_stamp('head')")" = "$n" ] || die "bench 2: stamp"
+		[ "$(sql "$db" "SELECT count(*) FROM migr_upgrade('head')")" = 0 ] || die "bench 2: not at head"
+	done
+	sql postgres "CHECKPOINT"
+
+	latency() # DB -> average latency in ms
+	{
+		"$BINDIR/pgbench" -n -t "$NOOP_CALLS" -f "$WORK/noop.sql" "$1" 2>&1 \
+			| awk '/^latency average/ { print $4 }'
+	}
+	# First as registered: no planner statistics on migr.revisions yet (as
+	# right after registering many revisions, or after pg_restore, until
+	# autovacuum's ANALYZE), then after VACUUM ANALYZE (the steady state).
+	local phase
+	for phase in no-stats analyzed; do
+		if [ "$phase" = analyzed ]; then
+			psql_db b2_100 -c "VACUUM ANALYZE"; psql_db b2_10000 -c "VACUUM ANALYZE"
+		fi
+		local -a x100=() x10k=()
+		for i in $(seq "$NOOP_ROUNDS"); do
+			if [ $((i % 2)) = 1 ]; then
+				x100+=("$(latency b2_100)"); x10k+=("$(latency b2_10000)")
+			else
+				x10k+=("$(latency b2_10000)"); x100+=("$(latency b2_100)")
+			fi
+			echo "  $phase round $i: 100 revs ${x100[-1]} ms/call, 10k revs ${x10k[-1]} ms/call"
+		done
+		local a b r p
+		a=$(median "${x10k[@]}"); b=$(median "${x100[@]}")
+		r=$(paired_ratio "${x10k[*]}" "${x100[*]}")
+		le "$r" 1.5 && p=1 || p=0
+		record "2. no-op upgrade, 10k / 100 revs ($phase)" "${a} ms" "${b} ms" "$r" "<= 1.50" "$p"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# 3. registering 10,000 vs 1,000 revisions
+# ---------------------------------------------------------------------------
+bench3()
+{
+	local t ms n i variant
+	echo "[3] registering 10,000 vs 1,000 revisions ($TRIALS trials each, fresh database each)"
+	sql postgres "CREATE DATABASE b3_tmpl"
+	sql b3_tmpl "CREATE EXTENSION migr"
+
+	# variant: chain  = down_revision NULL (onto the single head), one transaction
+	#          explicit = down_revision => ARRAY[previous id], one transaction
+	#          autocommit = down_revision NULL, one psql statement (transaction) per call
+	register_sql() # VARIANT N
+	{
+		local body="format('step %s', i), format('CREATE TABLE t_%s (id integer PRIMARY KEY);', i), format('DROP TABLE t_%s;', i)"
+		case $1 in
+		chain)
+			echo "DO \$\$ BEGIN FOR i IN 1..$2 LOOP PERFORM migr_revision($body); END LOOP; END \$\$;" ;;
+		explicit)
+			echo "DO \$\$ DECLARE prev text; BEGIN FOR i IN 1..$2 LOOP
+				prev := migr_revision($body, NULL, CASE WHEN prev IS NULL THEN '{}' ELSE ARRAY[prev] END);
+			END LOOP; END \$\$;" ;;
+		autocommit)
+			for ((i = 1; i <= $2; i++)); do
+				echo "SELECT migr_revision('step $i', 'CREATE TABLE t_$i (id integer PRIMARY KEY);', 'DROP TABLE t_$i;');"
+			done ;;
+		esac
+	}
+	for variant in chain explicit autocommit; do
+		for n in 1000 10000; do register_sql "$variant" "$n" >"$WORK/reg-$variant-$n.sql"; done
+		local -a t1k=() t10k=()
+		for i in $(seq "$TRIALS"); do
+			for n in $( [ $((i % 2)) = 1 ] && echo "1000 10000" || echo "10000 1000"); do
+				fresh_db b3_run b3_tmpl
+				t=$(now_ns)
+				psql_db b3_run -o /dev/null -f "$WORK/reg-$variant-$n.sql"
+				ms=$(ms_since "$t")
+				[ "$(sql b3_run "SELECT count(*) FROM migr.revisions")" = "$n" ] || die "bench 3: count"
+				if [ "$n" = 1000 ]; then t1k+=("$ms"); else t10k+=("$ms"); fi
+			done
+			echo "  $variant trial $i: 1k ${t1k[-1]} ms, 10k ${t10k[-1]} ms"
+		done
+		local a b r p
+		a=$(median "${t10k[@]}"); b=$(median "${t1k[@]}")
+		r=$(paired_ratio "${t10k[*]}" "${t1k[*]}")
+		le "$r" 12 && p=1 || p=0
+		record "3. register 10k / 1k ($variant)" "${a} ms" "${b} ms" "$r" "<= 12" "$p"
+	done
+	sql postgres "DROP DATABASE b3_run"
+}
+
+# ---------------------------------------------------------------------------
+# 4. backend memory: one call of 1,000 vs 10,000 steps
+# ---------------------------------------------------------------------------
+bench4()
+{
+	local n i db out
+	local -a g1k=() g10k=()
+	echo "[4] backend memory growth during one migr_upgrade of 1,000 vs 10,000 steps ($TRIALS trials each)"
+	# One catalog of 10,000 revisions for both sides, so the graph (which
+	# costs memory in proportion to the catalog, not to the steps) is the
+	# same; the 1,000-step side starts stamped at revision 9,000.
+	db=b4_tmpl
+	sql postgres "CREATE DATABASE $db"
+	sql "$db" "CREATE EXTENSION migr; CREATE TABLE bench_t (n integer)"
+	register_chain "$db" 10000 'INSERT INTO bench_t VALUES (%s);' 'DELETE FROM bench_t WHERE n = %s;'
+	psql_db "$db" -c "VACUUM ANALYZE"
+
+	# One session: warm up with the first step (loads the library, prepares
+	# the catalog statements), read RssAnon, sample it every 2 ms while the
+	# remaining N-1 steps run in one call.
+	measure() # N -> "base max last hwm samples"
+	{
+		local n=$1 stop=$WORK/mem.stop res=$WORK/mem.out
+		rm -f "$stop" "$res" "$WORK/mem.base"
+		fresh_db b4_run b4_tmpl
+		psql_db b4_run -At >/dev/null <<EOF
+SELECT count(*) FROM migr_stamp('base+$((10000 - n))') WHERE $n < 10000;
+SELECT count(*) FROM migr_upgrade(1);
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv BENCH_PID :pid
+\\! awk '/^RssAnon/ { print \$2 }' /proc/\$BENCH_PID/status > $WORK/mem.base
+\\! perl $HERE/memsample.pl \$BENCH_PID $stop > $res &
+\\! sleep 0.2
+SELECT count(*) FROM migr_upgrade('head');
+\\! touch $stop
+\\! while [ ! -s $res ]; do sleep 0.01; done
+EOF
+		echo "$(cat "$WORK/mem.base") $(cat "$res")"
+	}
+	for i in $(seq "$TRIALS"); do
+		for n in $( [ $((i % 2)) = 1 ] && echo "1000 10000" || echo "10000 1000"); do
+			out=$(measure "$n")
+			read -r base _first max _last hwm samples <<<"$out"
+			local growth=$((max - base))
+			echo "  trial $i, $n steps: RssAnon before ${base} kB, peak ${max} kB (+${growth} kB), VmHWM ${hwm} kB, ${samples} samples"
+			if [ "$n" = 1000 ]; then g1k+=("$growth"); else g10k+=("$growth"); fi
+		done
+	done
+	sql postgres "DROP DATABASE b4_run"
+	local a b r p limit
+	a=$(median "${g10k[@]}"); b=$(median "${g1k[@]}")
+	r=$(ratio "$a" "$b")
+	# per-step memory must be released: 9,000 more steps may cost no more
+	# than 4 MB more (what is inherent: the plan's step list and the rows
+	# of the result, which the tuplestore keeps in memory up to work_mem)
+	limit=$(awk -v b="$b" 'BEGIN { print b + 4096 }')
+	le "$a" "$limit" && p=1 || p=0
+	record "4. peak RssAnon growth, 10k / 1k steps" "${a} kB" "${b} kB" "$r" "<=+4MB" "$p"
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "  slope: %.0f bytes per step\n", (a - b) * 1024 / 9000 }'
+}
+
+for b in $BENCH; do
+	case $b in
+	1) bench1 ;; 2) bench2 ;; 3) bench3 ;; 4) bench4 ;;
+	*) die "unknown benchmark $b" ;;
+	esac
+done
+
+echo
+printf '%-44s %14s %14s %7s  %-12s %s\n' "benchmark" "A (median)" "B (median)" "A/B" "target" "result"
+printf '%s\n' "${RESULTS[@]}"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit "$FAILED"
