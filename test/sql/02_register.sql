@@ -142,9 +142,11 @@ SELECT refused($$SELECT migr_revision('third, renamed', 'CREATE TABLE reg_c (id 
 SELECT refused($$SELECT migr_revision('selfie', 'SELECT 1', NULL, 'reg_c', ARRAY['reg_c'])$$);
 SELECT refused($$SELECT migr_revision('selfie', 'SELECT 1', NULL, 'selfie', ARRAY['selfie'])$$);
 
--- Apply everything, then changing an applied revision is refused.
+-- Apply everything and launch: from then on changing an applied revision is
+-- refused.  (Editing in place before launch: 11_guards_lifecycle.)
 SELECT step, CASE revision WHEN :'r1' THEN 'r1' WHEN :'r2' THEN 'r2' ELSE revision END AS revision, direction, message FROM migr_upgrade();
 SELECT st();
+SELECT migr_launch() IS NOT NULL AS launched;
 SELECT refused($$SELECT migr_revision('third, renamed', 'CREATE TABLE reg_c (id int, v int)', 'DROP TABLE reg_c', 'reg_c')$$);
 SELECT refused($$SELECT migr_revision('third, renamed again', 'CREATE TABLE reg_c (id int, v text)', 'DROP TABLE reg_c', 'reg_c')$$);
 SELECT refused($$SELECT migr_revision('third, renamed', 'CREATE TABLE reg_c (id int, v text)', 'DROP TABLE reg_c, reg_b', 'reg_c')$$);

@@ -74,7 +74,7 @@ SELECT migr_revision('f two', 'CREATE TABLE fail_2 (id int)', 'DROP TABLE fail_2
 SELECT migr_revision('f three', E'CREATE TABLE fail_3a (id int);\n\n  INSERT INTO fail_missing VALUES (1);\nCREATE TABLE fail_3c (id int);',
                      'DROP TABLE fail_3c; DROP TABLE fail_3a', 'fail_r3');
 SELECT migr_fingerprint() AS fp \gset
-SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log WHERE operation <> 'register';
 
 -- The error keeps its SQLSTATE and message; the context names the revision,
 -- the statement number and the line of the script.
@@ -83,7 +83,7 @@ SELECT refused($$SELECT * FROM migr_upgrade('head')$$);
 SELECT migr_fingerprint() = :'fp' AS unchanged;
 SELECT to_regclass('fail_1') AS fail_1, to_regclass('fail_2') AS fail_2, to_regclass('fail_3a') AS fail_3a;
 SELECT st();
-SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log WHERE operation <> 'register';
 -- The same at top level: the statement fails as a whole.
 SELECT * FROM migr_upgrade('head');
 SELECT migr_fingerprint() = :'fp' AS unchanged;
@@ -164,7 +164,7 @@ SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int); SELECT * F
 SELECT refused($$SELECT * FROM migr_upgrade()$$);
 SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int); SELECT * FROM migr_stamp(''base'')', 'DROP TABLE fail_n', 'fail_n1');
 SELECT refused($$SELECT * FROM migr_upgrade()$$);
-SELECT count(*) AS log_rows_of_fail_n1, (SELECT count(*) FROM migr.applied WHERE revision = 'fail_n1') AS applied_fail_n1 FROM migr.log WHERE revision = 'fail_n1';
+SELECT count(*) AS log_rows_of_fail_n1, (SELECT count(*) FROM migr.applied WHERE revision = 'fail_n1') AS applied_fail_n1 FROM migr.log WHERE revision = 'fail_n1' AND operation <> 'register';
 SELECT st();
 -- After all these failures the next call works normally.
 SELECT migr_revision('nested upgrade', 'CREATE TABLE fail_n (id int)', 'DROP TABLE fail_n', 'fail_n1');

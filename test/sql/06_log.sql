@@ -71,9 +71,10 @@ $f$;
 SELECT migr_revision('log one', 'CREATE TABLE log_1 (id int)', 'DROP TABLE log_1', 'log_r1', '{}');
 SELECT migr_revision('log two', 'CREATE TABLE log_2 (id int)', 'DROP TABLE log_2', 'log_r2');
 SELECT migr_revision('log three', 'CREATE TABLE log_3 (id int)', 'DROP TABLE log_3', 'log_r3');
--- Registration writes no log row; each registering transaction bumps the
--- generation once.
-SELECT count(*) AS log_rows, (SELECT generation FROM migr.state) AS generation FROM migr.log;
+-- Each registration writes one log row (operation register, no run_id); each
+-- registering transaction bumps the generation once.
+SELECT count(*) AS log_rows, count(*) FILTER (WHERE operation = 'register' AND run_id IS NULL) AS register_rows,
+       (SELECT generation FROM migr.state) AS generation FROM migr.log;
 
 -- One call inside an explicit transaction: one log row per step, one run_id,
 -- the transaction's xid, the caller's names and application_name.
@@ -94,7 +95,7 @@ SELECT id = min(id) OVER () + row_number() OVER (ORDER BY id) - 1 AS consecutive
        wal_lsn >= lag(wal_lsn, 1, '0/0') OVER (ORDER BY id) AS wal_lsn_ordered,
        started_at >= lag(started_at, 1, '-infinity') OVER (ORDER BY id) AS started_ordered,
        xid = :'xid'::xid8 AS xid_is_transaction
-  FROM migr.log l ORDER BY id;
+  FROM migr.log l WHERE operation <> 'register' ORDER BY id;
 COMMIT;
 SELECT generation FROM migr.state;
 -- applied rows: who, when, checksum as run, not stamped.
@@ -140,6 +141,7 @@ RESET application_name;
 -- Registration changes bump the generation once per transaction; identical
 -- re-registrations and refused registrations do not bump it.
 SELECT generation AS g0 FROM migr.state \gset
+SELECT max(id) AS log_id0 FROM migr.log \gset
 SELECT migr_revision('log three', 'CREATE TABLE log_3 (id int)', 'DROP TABLE log_3', 'log_r3') = 'log_r3' AS same_id;
 SELECT refused($$SELECT migr_revision('log bad', 'SELECT 1', NULL, 'log_rx', ARRAY['nope_nope'])$$);
 SELECT generation - :g0 AS bumped FROM migr.state;
@@ -151,7 +153,12 @@ SELECT migr_revision('log six', 'CREATE TABLE log_6 (id int)', 'DROP TABLE log_6
 SELECT migr_merge(ARRAY['log_r4', 'log_r6'], 'log merge', 'log_m');
 COMMIT;
 SELECT generation - :g0 AS bumped FROM migr.state;
-SELECT count(*) = :log_rows + 2 AS registration_writes_no_log FROM migr.log;
+-- Each registration that changes something writes one log row (no run_id,
+-- no direction); identical and refused ones write none.
+SELECT count(*) - :log_rows AS new_rows FROM migr.log;
+SELECT operation, revision, run_id IS NULL AS no_run, direction, target, checksum IS NOT DISTINCT FROM (SELECT checksum FROM migr.revisions r WHERE r.id = l.revision) AS checksum_ok,
+       environment, confirmed
+  FROM migr.log l WHERE id > :log_id0 ORDER BY id;
 
 SET client_min_messages = warning;
 DROP EXTENSION migr CASCADE;

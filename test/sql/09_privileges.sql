@@ -89,7 +89,7 @@ RESET client_min_messages;
 CREATE ROLE regress_migr_deployer;
 CREATE ROLE regress_migr_app;
 CREATE ROLE regress_migr_evil;
-GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[]),
+GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean),
       migr_merge(text[], text, text), migr_upgrade(text),
       migr_upgrade(integer), migr_downgrade(text), migr_downgrade(integer),
       migr_stamp(VARIADIC text[]), migr_stamp(text[], boolean), migr_show(text)

@@ -225,7 +225,7 @@ COMMIT;});
 	is($node->safe_psql($db, q{SELECT string_agg(c, ',') FROM migr_current() c}),
 		'r1', 'timeout: A\'s upgrade is committed');
 	is(graph($db), 'r1<', 'timeout: B\'s registration left nothing');
-	is($node->safe_psql($db, 'SELECT count(*) FROM migr.log'),
+	is($node->safe_psql($db, q{SELECT count(*) FROM migr.log WHERE operation <> 'register'}),
 		'1', 'timeout: one log row, A\'s');
 	$a->quit;
 	$b->quit;

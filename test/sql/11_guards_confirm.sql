@@ -1,0 +1,126 @@
+-- 11_guards_confirm: in production every call that changes something needs
+-- migr.confirm_production; no-ops and reads need none.  The log records the
+-- environment and the confirmation.
+SET client_min_messages = warning;
+ALTER DATABASE contrib_regression RESET migr.environment;
+DROP EXTENSION IF EXISTS migr CASCADE;
+DROP TABLE IF EXISTS public.cf_1, public.cf_2, public.cf_3, public.cf_s;
+CREATE EXTENSION migr;
+RESET client_min_messages;
+CREATE OR REPLACE FUNCTION public.cf_fp() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+  SELECT md5(concat_ws(E'\n',
+    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
+    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
+    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
+    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    (SELECT string_agg(l::text, E'\n') FROM migr.launch l),
+    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
+    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace)))
+$f$;
+CREATE OR REPLACE FUNCTION public.cf_try(sql text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before text := public.cf_fp();
+  result text := 'ok';
+  hint text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    result := SQLSTATE || ': ' || SQLERRM || CASE WHEN hint <> '' THEN ' <' || hint || '>' ELSE '' END;
+  END;
+  IF public.cf_fp() IS DISTINCT FROM before THEN
+    result := result || ' (STATE CHANGED)';
+  END IF;
+  RETURN result;
+END
+$f$;
+
+-- Development: two revisions applied, one pending, a second branch pending.
+SELECT migr_revision('one', 'CREATE TABLE cf_1 (id int)', 'DROP TABLE cf_1', 'cf_r1', '{}');
+SELECT migr_revision('two', 'CREATE TABLE cf_2 (id int)', 'DROP TABLE cf_2', 'cf_r2');
+SELECT step, revision FROM migr_upgrade();
+SELECT migr_revision('three', 'CREATE TABLE cf_3 (id int)', 'DROP TABLE cf_3', 'cf_r3');
+SELECT migr_revision('side', 'CREATE TABLE cf_s (id int)', 'DROP TABLE cf_s', 'cf_s1', ARRAY['cf_r1']);
+
+ALTER DATABASE contrib_regression SET migr.environment = 'production';
+\c
+SHOW migr.environment;
+SELECT current_setting('migr.confirm_production', true) AS confirm_before_load;
+
+-- Every change is refused without confirmation, and nothing changes.
+SELECT cf_try($$SELECT migr_revision('four', 'CREATE TABLE cf_4 (id int)', 'DROP TABLE cf_4', 'cf_r4', ARRAY['cf_r3'])$$);
+SELECT cf_try($$SELECT migr_revision('three, reworded', 'CREATE TABLE cf_3 (id int)', 'DROP TABLE cf_3', 'cf_r3')$$);
+SELECT cf_try($$SELECT migr_merge(revision => 'cf_m')$$);
+SELECT cf_try($$SELECT * FROM migr_upgrade('heads')$$);
+SELECT cf_try('SELECT * FROM migr_upgrade(1)');
+SELECT cf_try('SELECT * FROM migr_downgrade(-1)');
+SELECT cf_try($$SELECT * FROM migr_stamp('cf_r3')$$);
+SELECT cf_try($$SELECT * FROM migr_redo('cf_r2')$$);
+SELECT cf_try('SELECT migr_launch()');
+SET migr.confirm_production = no;
+SELECT cf_try($$SELECT * FROM migr_upgrade('heads')$$);
+-- No-ops and reads need no confirmation.
+SELECT cf_try($$SELECT migr_revision('three', 'CREATE TABLE cf_3 (id int)', 'DROP TABLE cf_3', 'cf_r3')$$);
+SELECT cf_try($$SELECT * FROM migr_upgrade('cf_r2')$$);
+SELECT cf_try($$SELECT * FROM migr_downgrade('current')$$);
+SELECT cf_try($$SELECT migr_repair('cf_r1')$$);
+SELECT cf_try($$SELECT migr_check_head('cf_r2')$$);
+SELECT cf_try('SELECT migr_status()');
+SELECT cf_try('SELECT * FROM migr_validate()');
+SELECT cf_try($$SELECT * FROM migr_show('cf_r2')$$);
+
+-- Confirmed for one transaction: works, and the setting ends with it.
+SELECT max(id) AS log0 FROM migr.log \gset
+BEGIN;
+SET LOCAL migr.confirm_production = yes;
+SELECT migr_revision('four', 'CREATE TABLE cf_4 (id int)', 'DROP TABLE cf_4', 'cf_r4', ARRAY['cf_r3']);
+SELECT step, revision, direction FROM migr_upgrade('cf_r3');
+COMMIT;
+SHOW migr.confirm_production;
+SELECT cf_try($$SELECT * FROM migr_upgrade('heads')$$);
+-- Confirmed for the session: each kind of change.
+SET migr.confirm_production = yes;
+SELECT step, revision, direction FROM migr_upgrade('cf_r4');
+SELECT step, revision, direction FROM migr_redo('cf_r4');
+SELECT step, revision, direction FROM migr_downgrade(-1);
+SELECT step, revision, direction FROM migr_stamp('cf_r4');
+SELECT step, revision, direction FROM migr_upgrade('heads');
+SELECT migr_merge(revision => 'cf_m');
+SELECT step, revision, direction FROM migr_upgrade();
+SELECT migr_launch() IS NOT NULL AS launched;
+-- Even confirmed, production never edits an applied revision.
+SELECT cf_try($$SELECT migr_revision('two, edited', 'CREATE TABLE cf_2 (id bigint)', 'DROP TABLE cf_2', 'cf_r2')$$);
+RESET migr.confirm_production;
+-- The log: every change recorded as confirmed, in production.
+SELECT operation, revision, direction, target, environment, confirmed
+  FROM migr.log WHERE id > :log0 ORDER BY id;
+SELECT count(*) FILTER (WHERE NOT confirmed) AS unconfirmed_rows_in_production
+  FROM migr.log WHERE environment = 'production';
+SELECT environment, confirmed, count(*) FROM migr.log GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- A hand edit (superuser) makes a mismatch; the repair needs confirmation too.
+UPDATE migr.revisions SET upgrade = 'CREATE TABLE cf_1 (id int, note text)' WHERE id = 'cf_r1';
+SELECT revision, problem FROM migr_validate();
+SELECT cf_try($$SELECT migr_repair('cf_r1')$$);
+SET migr.confirm_production = yes;
+SELECT migr_repair('cf_r1') = migr.script_checksum('CREATE TABLE cf_1 (id int, note text)', 'DROP TABLE cf_1') AS repaired;
+RESET migr.confirm_production;
+SELECT operation, revision, environment, confirmed FROM migr.log ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS mismatches FROM migr_validate();
+
+-- Staging behaves like development: no confirmation needed.
+ALTER DATABASE contrib_regression SET migr.environment = 'staging';
+\c
+SELECT step, revision, direction FROM migr_downgrade(-1);
+SELECT operation, environment, confirmed FROM migr.log ORDER BY id DESC LIMIT 1;
+
+ALTER DATABASE contrib_regression RESET migr.environment;
+\c
+SELECT current_setting('migr.environment', true) AS environment;
+SET client_min_messages = warning;
+DROP EXTENSION migr CASCADE;
+DROP TABLE IF EXISTS public.cf_1, public.cf_2, public.cf_3, public.cf_4, public.cf_s;
