@@ -29,6 +29,7 @@ CREATE TABLE migr.revisions (
                   CHECK (changes IN ('additive', 'destructive', 'mixed')),
     destructive_statements text[] NOT NULL DEFAULT '{}',
     destructive   boolean NOT NULL DEFAULT false,
+    transactional boolean NOT NULL DEFAULT true,
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by    name NOT NULL
 );
@@ -39,6 +40,7 @@ COMMENT ON COLUMN migr.revisions.is_head IS 'True while no revision names this o
 COMMENT ON COLUMN migr.revisions.checksum IS 'SHA-256 of the upgrade and downgrade scripts.';
 COMMENT ON COLUMN migr.revisions.changes IS 'What the upgrade script does to existing objects, by the server''s parser: additive, destructive or mixed.';
 COMMENT ON COLUMN migr.revisions.destructive_statements IS 'The upgrade statements that drop, rename, retype or truncate.';
+COMMENT ON COLUMN migr.revisions.transactional IS 'False when a script has statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY ...): applied with migr_script().';
 COMMENT ON COLUMN migr.revisions.destructive IS 'Registered with destructive => true: its destructive changes are acknowledged.';
 -- The graph's heads, found without scanning the history.
 CREATE INDEX revisions_heads ON migr.revisions (seq) WHERE is_head;
@@ -64,11 +66,13 @@ CREATE TABLE migr.applied (
     checksum   text NOT NULL,
     applied_at timestamptz NOT NULL,
     applied_by name NOT NULL,
-    stamped    boolean NOT NULL
+    stamped    boolean NOT NULL,
+    downgrade  text
 );
 COMMENT ON TABLE migr.applied IS 'One row per revision whose changes are in the database.';
 COMMENT ON COLUMN migr.applied.checksum IS 'Checksum of the scripts as they were when they ran.';
 COMMENT ON COLUMN migr.applied.stamped IS 'True when migr_stamp marked it without running its script.';
+COMMENT ON COLUMN migr.applied.downgrade IS 'The downgrade script registered when it was applied: what undoes what ran.';
 
 CREATE TABLE migr.version (
     revision text COLLATE "C" PRIMARY KEY REFERENCES migr.applied (revision)
@@ -94,6 +98,8 @@ CREATE TABLE migr.log (
     statement         text,
     environment       text NOT NULL,
     confirmed         boolean NOT NULL,
+    error_sqlstate    text,
+    error_message     text,
     session_user_name name NOT NULL,
     current_user_name name NOT NULL,
     application_name  text,
@@ -105,7 +111,8 @@ CREATE TABLE migr.log (
 );
 COMMENT ON TABLE migr.log IS 'One row per change: each step of an upgrade, downgrade, stamp or redo, each registration, launch and repair, and each ad-hoc DDL statement let through (append-only).';
 COMMENT ON COLUMN migr.log.confirmed IS 'migr.confirm_production was yes for this change.';
-COMMENT ON COLUMN migr.log.statement IS 'For adhoc_ddl: the statement the break glass let through.';
+COMMENT ON COLUMN migr.log.statement IS 'For adhoc_ddl: the statement the break glass let through; for a failed step: the statement that failed.';
+COMMENT ON COLUMN migr.log.error_sqlstate IS 'Set on the row of a step that failed (committed by migr_upgrade_each); NULL for steps that succeeded.';
 COMMENT ON COLUMN migr.log.run_id IS 'Steps of one migr call share a run_id; NULL for rows that are not steps.';
 COMMENT ON COLUMN migr.log.wal_lsn IS 'WAL insert position just before the step ran.';
 CREATE INDEX log_revision ON migr.log (revision);
@@ -122,6 +129,20 @@ CREATE TABLE migr.state (
 );
 INSERT INTO migr.state VALUES (true, 0);
 
+/*
+ * Steps of a script from migr_script() that started and have not finished.
+ * A statement that cannot run in a transaction commits by itself, so a
+ * failure in the middle of such a step leaves a row here for migr_status().
+ */
+CREATE TABLE migr.in_progress (
+    revision   text COLLATE "C" PRIMARY KEY REFERENCES migr.revisions (id),
+    direction  text NOT NULL CHECK (direction IN ('up', 'down')),
+    target     text NOT NULL,
+    started_at timestamptz NOT NULL,
+    started_by name NOT NULL
+);
+COMMENT ON TABLE migr.in_progress IS 'Steps of a migr_script() run that began and did not finish.';
+
 /* The product launched (has real users): from now on applied revisions are immutable. */
 CREATE TABLE migr.launch (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -136,6 +157,7 @@ SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.version', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.launch', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.in_progress', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.run_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
@@ -155,6 +177,7 @@ CREATE TYPE migr.revision_info AS (
     changes          text,
     destructive_statements text[],
     destructive      boolean,
+    transactional    boolean,
     registered       bigint,
     created_at       timestamptz,
     created_by       name,
@@ -177,7 +200,8 @@ CREATE FUNCTION migr_revision(
     down_revision text[] DEFAULT NULL,
     branch_labels text[] DEFAULT NULL,
     depends_on    text[] DEFAULT NULL,
-    destructive   boolean DEFAULT NULL)
+    destructive   boolean DEFAULT NULL,
+    transactional boolean DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_revision'
 LANGUAGE C VOLATILE;
@@ -194,27 +218,27 @@ LANGUAGE C VOLATILE;
  * Running
  * ---------------------------------------------------------------------
  */
-CREATE FUNCTION migr_upgrade(target text DEFAULT 'head')
+CREATE FUNCTION migr_upgrade(target text DEFAULT 'head', dry_run boolean DEFAULT false)
 RETURNS TABLE (step integer, revision text, direction text, message text,
-               duration interval)
+               duration interval, locks text[], rewritten text[], error text)
 AS 'MODULE_PATHNAME', 'migr_upgrade'
 LANGUAGE C VOLATILE;
 
 CREATE FUNCTION migr_upgrade(target integer)
 RETURNS TABLE (step integer, revision text, direction text, message text,
-               duration interval)
+               duration interval, locks text[], rewritten text[], error text)
 AS 'MODULE_PATHNAME', 'migr_upgrade'
 LANGUAGE C VOLATILE;
 
-CREATE FUNCTION migr_downgrade(target text)
+CREATE FUNCTION migr_downgrade(target text, dry_run boolean DEFAULT false)
 RETURNS TABLE (step integer, revision text, direction text, message text,
-               duration interval)
+               duration interval, locks text[], rewritten text[], error text)
 AS 'MODULE_PATHNAME', 'migr_downgrade'
 LANGUAGE C VOLATILE;
 
 CREATE FUNCTION migr_downgrade(target integer)
 RETURNS TABLE (step integer, revision text, direction text, message text,
-               duration interval)
+               duration interval, locks text[], rewritten text[], error text)
 AS 'MODULE_PATHNAME', 'migr_downgrade'
 LANGUAGE C VOLATILE;
 
@@ -347,6 +371,52 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'migr_status'
 LANGUAGE C STABLE;
 
+/* ---------------------------------------------------------------------
+ * Seeing before running: plan, lint, offline scripts, per-step commit
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr_plan(target text DEFAULT 'head', direction text DEFAULT 'upgrade')
+RETURNS TABLE (step integer, revision text, statement integer, line integer,
+               sql text, command text, locks text[], rewrites boolean,
+               scans boolean, destructive boolean, transactional boolean)
+AS 'MODULE_PATHNAME', 'migr_plan'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migr_lint(revision text DEFAULT NULL)
+RETURNS TABLE (rule text, severity text, revision text, statement integer,
+               line integer, message text, safer text)
+AS 'MODULE_PATHNAME', 'migr_lint'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION migr_script(target text DEFAULT 'head', direction text DEFAULT 'upgrade')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_script'
+LANGUAGE C VOLATILE;
+
+/* Bookkeeping calls around each step of a migr_script() script. */
+CREATE FUNCTION migr_step_begin(revision text, direction text, checksum text, target text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_script_begin'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION migr_step_end(revision text, direction text, checksum text, target text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_script_end'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE PROCEDURE migr_upgrade_each(target text DEFAULT 'head')
+AS 'MODULE_PATHNAME', 'migr_upgrade_each'
+LANGUAGE C;
+
+/* Tables rewritten during a dry run, reported per step. */
+CREATE FUNCTION migr.rewrite_watch()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'migr_rewrite_watch'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migr_rewrite_watch ON table_rewrite
+    EXECUTE FUNCTION migr.rewrite_watch();
+
 /*
  * The DDL lock-down: in production, DDL that does not come from a migr call
  * is refused.  ENABLE ALWAYS: session_replication_role = replica does not
@@ -366,15 +436,23 @@ ALTER EVENT TRIGGER migr_ddl_guard ENABLE ALWAYS;
  * migrate" in README.md.  migr_show() reveals whole scripts, so it is not
  * public either.
  */
-REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE migr_upgrade_each(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_script(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_plan(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_lint(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_step_begin(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_step_end(text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_redo(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_launch() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_repair(text) FROM PUBLIC;
+-- Its reasons quote destructive statements, like the scripts migr_show shows.
+REVOKE ALL ON FUNCTION migr_rollback_check(text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION migr_merge(text[], text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION migr_upgrade(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_upgrade(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_upgrade(integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION migr_downgrade(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_downgrade(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_downgrade(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_stamp(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_stamp(text[], boolean) FROM PUBLIC;

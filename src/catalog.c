@@ -74,17 +74,19 @@ typedef struct MigrQueryDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[16];
+	Oid			argtypes[18];
 } MigrQueryDef;
 
 static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_FETCH_REVISION] = {
-		"SELECT id, message, upgrade, downgrade, checksum, down_revision,"
-		"       depends_on,"
+		"SELECT r.id, r.message, r.upgrade, r.downgrade, r.checksum,"
+		"       r.down_revision, r.depends_on,"
 		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
 		"              WHERE l.revision = r.id ORDER BY l.label),"
-		"       changes, destructive_statements, destructive"
-		"  FROM migr.revisions r WHERE id = $1",
+		"       r.changes, r.destructive_statements, r.destructive,"
+		"       a.revision IS NOT NULL, a.downgrade, r.transactional"
+		"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id"
+		" WHERE r.id = $1",
 		1, {TEXTOID}
 	},
 	[Q_GRAPH_HEADS] = {
@@ -115,10 +117,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_INSERT_REVISION] = {
 		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
 		"  downgrade, checksum, created_by, depends_on, changes,"
-		"  destructive_statements, destructive)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-		11, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
-		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID}
+		"  destructive_statements, destructive, transactional)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		12, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID}
 	},
 	[Q_CLEAR_HEADS] = {
 		"UPDATE migr.revisions SET is_head = false"
@@ -129,10 +131,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"UPDATE migr.revisions"
 		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
 		"       checksum = $6, depends_on = $7, changes = $8,"
-		"       destructive_statements = $9, destructive = $10"
+		"       destructive_statements = $9, destructive = $10,"
+		"       transactional = $11"
 		" WHERE id = $1",
-		10, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID}
+		11, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID}
 	},
 	[Q_REFRESH_HEADS] = {
 		"UPDATE migr.revisions r"
@@ -150,9 +153,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		0, {InvalidOid}
 	},
 	[Q_APPLIED_INSERT] = {
-		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped)"
-		" VALUES ($1, $2, $3, $4, $5)",
-		5, {TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, BOOLOID}
+		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped,"
+		"  downgrade)"
+		" VALUES ($1, $2, $3, $4, $5, $6)",
+		6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, BOOLOID, TEXTOID}
 	},
 	[Q_APPLIED_DELETE] = {
 		"DELETE FROM migr.applied WHERE revision = $1",
@@ -170,18 +174,22 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
 		"  checksum, session_user_name, current_user_name, application_name,"
 		"  client_addr, started_at, duration, wal_lsn, xid, command_tag,"
-		"  statement, environment, confirmed)"
+		"  statement, environment, confirmed, error_sqlstate, error_message)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, inet_client_addr(),"
-		"  $10, $11 - $10, $12, pg_current_xact_id(), $13, $14, $15, $16)",
-		16, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		"  $10, $11 - $10, $12, pg_current_xact_id(), $13, $14, $15, $16,"
+		"  $17, $18)",
+		18, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
 		NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
-		TEXTOID, TEXTOID, BOOLOID}
+		TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID}
 	},
 	[Q_GRAPH] = {
 		"SELECT r.id, r.down_revision, r.seq, a.revision IS NOT NULL,"
-		"       r.downgrade IS NOT NULL, r.depends_on,"
+		"       CASE WHEN a.revision IS NULL THEN r.downgrade IS NOT NULL"
+		"            ELSE a.downgrade IS NOT NULL END,"
+		"       r.depends_on,"
 		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id)"
+		"              WHERE l.revision = r.id),"
+		"       r.transactional"
 		"  FROM migr.revisions r"
 		"  LEFT JOIN migr.applied a ON a.revision = r.id"
 		" ORDER BY r.seq",
@@ -241,7 +249,7 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"       ARRAY(SELECT d.id FROM migr.revisions d"
 		"              WHERE d.depends_on @> ARRAY[r.id] ORDER BY d.seq),"
 		"       r.message, r.upgrade, r.downgrade, r.checksum, r.changes,"
-		"       r.destructive_statements, r.destructive, r.seq,"
+		"       r.destructive_statements, r.destructive, r.transactional, r.seq,"
 		"       r.created_at, r.created_by, r.is_head, v.revision IS NOT NULL,"
 		"       a.applied_at, a.checksum, a.stamped"
 		"  FROM migr.revisions r"
@@ -316,6 +324,7 @@ migr_owner_end(MigrOwnerScope *scope)
 void
 migr_capture_caller(MigrCaller *caller)
 {
+	caller->current_user_id = GetUserId();
 	caller->session_user_name = GetUserNameFromId(GetSessionUserId(), false);
 	caller->current_user_name = GetUserNameFromId(GetUserId(), false);
 }
@@ -482,6 +491,9 @@ migr_catalog_fetch_revision(const char *id)
 		text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 10, &isnull));
 	row->destructive = migr_result_bool(0, 11);
+	row->applied = migr_result_bool(0, 12);
+	row->applied_downgrade = migr_result_text(0, 13);
+	row->transactional = migr_result_bool(0, 14);
 	return row;
 }
 
@@ -628,8 +640,8 @@ void
 migr_catalog_insert_revision(const MigrRevisionRow *row,
 							 const MigrCaller *caller)
 {
-	Datum		args[11];
-	char		nulls[11] = "           ";
+	Datum		args[12];
+	char		nulls[12] = "            ";
 	Datum		parents = list_to_text_array(row->parents);
 
 	args[0] = CStringGetTextDatum(row->id);
@@ -643,6 +655,7 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 	args[8] = CStringGetTextDatum(row->changes);
 	args[9] = list_to_text_array(row->destructive_statements);
 	args[10] = BoolGetDatum(row->destructive);
+	args[11] = BoolGetDatum(row->transactional);
 	run_query(Q_INSERT_REVISION, args, nulls);
 
 	if (row->parents != NIL)
@@ -657,8 +670,8 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 void
 migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 {
-	Datum		args[10];
-	char		nulls[10] = "          ";
+	Datum		args[11];
+	char		nulls[11] = "           ";
 	Datum		parents = list_to_text_array(row->parents);
 	Datum		old = list_to_text_array(old_parents);
 
@@ -672,6 +685,7 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 	args[7] = CStringGetTextDatum(row->changes);
 	args[8] = list_to_text_array(row->destructive_statements);
 	args[9] = BoolGetDatum(row->destructive);
+	args[10] = BoolGetDatum(row->transactional);
 	run_query(Q_UPDATE_REVISION, args, nulls);
 
 	if (old_parents != NIL)
@@ -774,10 +788,11 @@ insert_log(int64 run_id, const char *operation, const char *revision,
 		   const char *direction, const char *target, const char *checksum,
 		   const char *command_tag, const char *statement,
 		   TimestampTz started_at, TimestampTz finished_at,
-		   XLogRecPtr wal_before, const MigrCaller *caller)
+		   XLogRecPtr wal_before, const char *error_sqlstate,
+		   const char *error_message, const MigrCaller *caller)
 {
-	Datum		args[16];
-	char		nulls[16] = "                ";
+	Datum		args[18];
+	char		nulls[18] = "                  ";
 
 	args[0] = Int64GetDatum(run_id);
 	if (run_id == 0)
@@ -797,6 +812,8 @@ insert_log(int64 run_id, const char *operation, const char *revision,
 	args[13] = text_or_null(statement, &nulls[13]);
 	args[14] = CStringGetTextDatum(migr_environment_name());
 	args[15] = BoolGetDatum(migr_confirm_production);
+	args[16] = text_or_null(error_sqlstate, &nulls[16]);
+	args[17] = text_or_null(error_message, &nulls[17]);
 	run_query(Q_LOG_INSERT, args, nulls);
 }
 
@@ -822,7 +839,8 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 		args[2] = TimestampTzGetDatum(rec->finished_at);
 		args[3] = name_datum(caller->current_user_name);
 		args[4] = BoolGetDatum(strcmp(rec->operation, "stamp") == 0);
-		run_query(Q_APPLIED_INSERT, args, NULL);
+		args[5] = rec->downgrade ? CStringGetTextDatum(rec->downgrade) : (Datum) 0;
+		run_query(Q_APPLIED_INSERT, args, rec->downgrade ? "      " : "     n");
 	}
 	else
 	{
@@ -838,7 +856,23 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 
 	insert_log(rec->run_id, rec->operation, rec->revision,
 			   rec->up ? "up" : "down", rec->target, rec->checksum, NULL, NULL,
-			   rec->started_at, rec->finished_at, rec->wal_before, caller);
+			   rec->started_at, rec->finished_at, rec->wal_before, NULL, NULL,
+			   caller);
+}
+
+/*
+ * Log a step that failed: no applied or version change, just the row that
+ * says which statement failed and why.
+ */
+void
+migr_catalog_record_failure(const MigrStepRecord *rec, const char *statement,
+							const char *sqlstate, const char *message,
+							const MigrCaller *caller)
+{
+	insert_log(rec->run_id, rec->operation, rec->revision,
+			   rec->up ? "up" : "down", rec->target, rec->checksum, NULL,
+			   statement, rec->started_at, rec->finished_at, rec->wal_before,
+			   sqlstate, message, caller);
 }
 
 /*
@@ -851,7 +885,7 @@ migr_catalog_record_event(const MigrEventRecord *rec, const MigrCaller *caller)
 
 	insert_log(0, rec->operation, rec->revision, NULL, NULL, rec->checksum,
 			   rec->command_tag, rec->statement, now, now,
-			   GetXLogInsertRecPtr(), caller);
+			   GetXLogInsertRecPtr(), NULL, NULL, caller);
 }
 
 /* Has migr_launch() been called? */

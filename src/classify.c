@@ -4,9 +4,11 @@
  *		Tells destructive statements from additive ones, by their parse tree.
  *
  * A statement is destructive when code written for the schema before it can
- * break after it: it drops, renames or moves an object, drops a column or a
- * constraint, changes a column's type, detaches a partition, revokes a
- * privilege, or truncates a table.  Everything else (creating, adding,
+ * break after it: it drops, renames or moves an object, drops a column, a
+ * constraint or a default, changes a column's type, makes a column NOT
+ * NULL (old code may insert NULL), detaches a partition, revokes a
+ * privilege, or truncates a table.  Data changes (INSERT, UPDATE, DELETE)
+ * are not classified: old code keeps working on the rows that remain.  Everything else (creating, adding,
  * inserting, updating) is additive.  The two-deploy rule ships destructive
  * statements in a deploy of their own, after the code stopped using what
  * they remove; a rollback across additive revisions only is safe.
@@ -28,6 +30,7 @@ alter_table_cmd_is_destructive(AlterTableCmd *cmd)
 		case AT_DropColumn:
 		case AT_DropConstraint:
 		case AT_AlterColumnType:
+		case AT_SetNotNull:
 		case AT_DropExpression:
 		case AT_DropIdentity:
 		case AT_DropInherit:
@@ -35,6 +38,9 @@ alter_table_cmd_is_destructive(AlterTableCmd *cmd)
 		case AT_DetachPartition:
 		case AT_DetachPartitionFinalize:
 			return true;
+		case AT_ColumnDefault:
+			/* ALTER COLUMN ... DROP DEFAULT: old code may rely on it */
+			return cmd->def == NULL;
 		default:
 			return false;
 	}

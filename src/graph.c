@@ -81,6 +81,7 @@ migr_graph_load(void)
 		node->applied = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 		node->has_downgrade = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 		dep_ids[i] = migr_text_array_to_list(SPI_getbinval(tup, desc, 6, &isnull));
+		node->transactional = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 
 		entry = hash_search(graph->index, node->id, HASH_ENTER, &found);
 		entry->position = i;
@@ -90,6 +91,8 @@ migr_graph_load(void)
 			entry->position = i;
 		}
 	}
+
+	SPI_freetuptable(SPI_tuptable);
 
 	/* Resolve the edges, then build the reverse arrays. */
 	nchildren = palloc0(sizeof(int) * Max(graph->nnodes, 1));
@@ -512,4 +515,45 @@ migr_graph_branch_name(const MigrGraph *graph, int node)
 			best_position = entry->position;
 		}
 	return best ? pstrdup(best) : graph->nodes[node].id;
+}
+
+/*
+ * Mark revision "node" applied (up) or not, and say how the version rows
+ * change: applying a revision replaces its parents' rows with its own;
+ * removing it restores each parent that has no other applied child.  The
+ * lists (of ids) may be NULL when only the graph is to follow.
+ */
+void
+migr_graph_apply_step(MigrGraph *graph, int node, bool up, List **remove,
+					  List **add)
+{
+	MigrNode   *n = &graph->nodes[node];
+	List	   *rm = NIL;
+	List	   *ad = NIL;
+
+	n->applied = up;
+	if (up)
+	{
+		for (int j = 0; j < n->nparents; j++)
+			rm = lappend(rm, graph->nodes[n->parents[j]].id);
+		ad = list_make1(n->id);
+	}
+	else
+	{
+		rm = list_make1(n->id);
+		for (int j = 0; j < n->nparents; j++)
+		{
+			MigrNode   *parent = &graph->nodes[n->parents[j]];
+			bool		child_applied = false;
+
+			for (int k = 0; k < parent->nchildren && !child_applied; k++)
+				child_applied = graph->nodes[parent->children[k]].applied;
+			if (!child_applied)
+				ad = lappend(ad, parent->id);
+		}
+	}
+	if (remove)
+		*remove = rm;
+	if (add)
+		*add = ad;
 }

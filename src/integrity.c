@@ -219,7 +219,9 @@ migr_repair(PG_FUNCTION_ARGS)
 		migr_catalog_bump_generation();
 		migr_catalog_exec("UPDATE migr.revisions SET checksum = $2 WHERE id = $1",
 						  2, types, values, NULL, SPI_OK_UPDATE);
-		migr_catalog_exec("UPDATE migr.applied SET checksum = $2 WHERE revision = $1",
+		migr_catalog_exec("UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade"
+						  "  FROM migr.revisions r"
+						  " WHERE a.revision = $1 AND r.id = a.revision",
 						  2, types, values, NULL, SPI_OK_UPDATE);
 		rec.operation = "repair";
 		rec.revision = id;

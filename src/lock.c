@@ -28,15 +28,15 @@
  * "operation" names the caller's operation in the message shown while it
  * waits.
  */
-void
-migr_lock_acquire(const char *operation)
+static void
+acquire(const char *operation, bool session)
 {
 	LOCKTAG		tag;
 	LockAcquireResult res;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0, MIGR_LOCK_CLASS);
 
-	res = LockAcquire(&tag, ExclusiveLock, false, true);
+	res = LockAcquire(&tag, ExclusiveLock, session, true);
 	if (res != LOCKACQUIRE_NOT_AVAIL)
 		return;
 
@@ -44,5 +44,31 @@ migr_lock_acquire(const char *operation)
 			(errmsg("waiting for another migr operation to finish before %s",
 					operation),
 			 errdetail("Operations that change migr's catalog run one at a time in each database.")));
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	(void) LockAcquire(&tag, ExclusiveLock, session, false);
+}
+
+void
+migr_lock_acquire(const char *operation)
+{
+	acquire(operation, false);
+}
+
+/*
+ * The same lock held by the session, for a step of a migr_script() script
+ * that runs outside a transaction; released by migr_lock_release_session()
+ * or when the session ends.
+ */
+void
+migr_lock_acquire_session(const char *operation)
+{
+	acquire(operation, true);
+}
+
+void
+migr_lock_release_session(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0, MIGR_LOCK_CLASS);
+	(void) LockRelease(&tag, ExclusiveLock, true);
 }

@@ -10,7 +10,10 @@
  * granted SET on them): PGC_SUSET.  PostgreSQL 15 remembers who set a
  * placeholder before this library was loaded, and discards a value a role
  * without that right put there, so loading the library late does not open
- * a way around them.  The prefix "migr." is reserved.
+ * a way around them.  A value passed at connection start (PGOPTIONS) by
+ * such a role is discarded too, but it had already hidden the database's
+ * and role's stored settings, so those are applied again once the
+ * variables exist.  The prefix "migr." is reserved.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,8 +21,13 @@
 
 #include <limits.h>
 
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_db_role_setting.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 
 #include "migr.h"
 
@@ -40,6 +48,36 @@ static const struct config_enum_entry environment_options[] = {
 };
 
 void		_PG_init(void);
+
+/*
+ * Apply the settings stored with ALTER DATABASE / ALTER ROLE ... SET again,
+ * as the server did at connection start (postinit.c's process_settings).
+ * Settings of higher priority (the session's own) are left alone; a
+ * migr.* value that a role without the right to set it passed at
+ * connection start was just discarded, so the stored value takes its place
+ * instead of the built-in default.  Only possible inside a transaction of
+ * a connected backend; a library preloaded by the postmaster defines the
+ * variables before any connection option is read, so it needs none of
+ * this.
+ */
+static void
+reapply_stored_settings(void)
+{
+	Relation	rel;
+	Snapshot	snapshot;
+
+	if (!IsUnderPostmaster || !IsTransactionState() || !OidIsValid(MyDatabaseId))
+		return;
+
+	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
+	ApplySetting(snapshot, MyDatabaseId, GetSessionUserId(), rel, PGC_S_DATABASE_USER);
+	ApplySetting(snapshot, InvalidOid, GetSessionUserId(), rel, PGC_S_USER);
+	ApplySetting(snapshot, MyDatabaseId, InvalidOid, rel, PGC_S_DATABASE);
+	ApplySetting(snapshot, InvalidOid, InvalidOid, rel, PGC_S_GLOBAL);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
 
 /* "development", "staging" or "production". */
 const char *
@@ -101,4 +139,5 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("migr");
+	reapply_stored_settings();
 }

@@ -11,7 +11,11 @@
  *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
  *		register.c	migr_revision(), migr_merge()
  *		classify.c	tells destructive statements from additive ones
- *		runner.c	migr_upgrade(), migr_downgrade(), migr_stamp(), migr_redo()
+ *		analysis.c	what a statement locks, rewrites, scans; lint rules
+ *		plan.c		the steps of an operation and the checks before it runs
+ *		runner.c	migr_upgrade(), migr_downgrade(), migr_stamp(), migr_redo(),
+ *					dry runs, migr_upgrade_each()
+ *		offline.c	migr_script() and the bookkeeping calls of its scripts
  *		report.c	migr_history(), migr_show()
  *		guard.c		production guards: confirmation, the DDL lock-down
  *		integrity.c	launch, checksum validation and repair
@@ -80,6 +84,7 @@ typedef struct MigrOwnerScope
 /* Who is calling: captured once per call, before any switch of user. */
 typedef struct MigrCaller
 {
+	Oid			current_user_id;
 	char	   *session_user_name;
 	char	   *current_user_name;
 } MigrCaller;
@@ -98,6 +103,9 @@ typedef struct MigrRevisionRow
 	const char *changes;		/* "additive", "destructive" or "mixed" */
 	List	   *destructive_statements; /* list of char * */
 	bool		destructive;	/* destructive changes acknowledged */
+	bool		transactional;	/* no statement needs to run outside a transaction */
+	bool		applied;		/* filled by migr_catalog_fetch_revision */
+	char	   *applied_downgrade;	/* the downgrade kept when it was applied */
 } MigrRevisionRow;
 
 extern void migr_owner_begin(MigrOwnerScope *scope);
@@ -132,6 +140,7 @@ typedef struct MigrStepRecord
 	bool		up;				/* true: revision becomes applied */
 	const char *target;
 	const char *checksum;
+	const char *downgrade;		/* when up: the downgrade script to keep */
 	TimestampTz started_at;
 	TimestampTz finished_at;
 	XLogRecPtr	wal_before;
@@ -141,6 +150,11 @@ typedef struct MigrStepRecord
 
 extern void migr_catalog_record_step(const MigrStepRecord *rec,
 									 const MigrCaller *caller);
+extern void migr_catalog_record_failure(const MigrStepRecord *rec,
+										const char *statement,
+										const char *sqlstate,
+										const char *message,
+										const MigrCaller *caller);
 
 /* A log row that is not a step: registration, launch, repair, ad-hoc DDL. */
 typedef struct MigrEventRecord
@@ -166,6 +180,8 @@ extern List *migr_catalog_checksum_mismatches(void);
  * ---------------------------------------------------------------------
  */
 extern void migr_lock_acquire(const char *operation);
+extern void migr_lock_acquire_session(const char *operation);
+extern void migr_lock_release_session(void);
 
 /* ---------------------------------------------------------------------
  * script.c
@@ -210,6 +226,7 @@ typedef struct MigrNode
 	int		   *dependents;
 	bool		applied;
 	bool		has_downgrade;
+	bool		transactional;
 } MigrNode;
 
 typedef struct MigrGraph
@@ -246,10 +263,39 @@ extern Bitmapset *migr_graph_wanted(const MigrGraph *graph, const MigrPosition *
 extern Bitmapset *migr_graph_above(const MigrGraph *graph, const MigrPosition *pos);
 extern List *migr_graph_bms_list(const Bitmapset *set);
 extern const char *migr_graph_branch_name(const MigrGraph *graph, int node);
+extern void migr_graph_apply_step(MigrGraph *graph, int node, bool up,
+								  List **remove, List **add);
 extern Bitmapset *migr_graph_applied(const MigrGraph *graph);
 extern List *migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 							  bool newest_first);
 extern char *migr_graph_id_list(const MigrGraph *graph, List *nodes);
+
+/* ---------------------------------------------------------------------
+ * plan.c
+ * ---------------------------------------------------------------------
+ */
+typedef enum MigrOperation
+{
+	OP_UPGRADE,
+	OP_DOWNGRADE,
+	OP_STAMP,
+	OP_REDO
+} MigrOperation;
+
+extern const char *const migr_operation_names[];
+
+/* One step of a plan: a revision to apply (up) or to remove (down). */
+typedef struct MigrPlanStep
+{
+	int			node;
+	bool		up;
+} MigrPlanStep;
+
+extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
+							 bool purge, const char *target_text);
+extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
+							List *steps, const MigrCaller *caller, bool offline);
+extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
 
 /* ---------------------------------------------------------------------
  * runner.c
@@ -257,6 +303,52 @@ extern char *migr_graph_id_list(const MigrGraph *graph, List *nodes);
  */
 extern void migr_check_not_nested(void);
 extern bool migr_running_script(void);
+
+/* ---------------------------------------------------------------------
+ * offline.c
+ * ---------------------------------------------------------------------
+ */
+extern bool migr_script_step_active(void);
+
+/* ---------------------------------------------------------------------
+ * analysis.c
+ * ---------------------------------------------------------------------
+ */
+
+/* A relation a statement locks, and the mode it takes. */
+typedef struct MigrRelationLock
+{
+	char	   *relation;		/* as written: "schema.name" or "name" */
+	struct RangeVar *rv;
+	int			mode;			/* LOCKMODE */
+} MigrRelationLock;
+
+/* What one statement does, read from its parse tree. */
+typedef struct MigrStatementInfo
+{
+	const char *tag;			/* command tag, e.g. "CREATE INDEX" */
+	List	   *locks;			/* of MigrRelationLock * */
+	List	   *creates;		/* names of relations it creates */
+	bool		rewrites;		/* rewrites a table */
+	bool		scans;			/* reads every row of a table */
+	bool		destructive;
+	bool		transactional;	/* can run inside a transaction block */
+} MigrStatementInfo;
+
+/* One lint finding. */
+typedef struct MigrFinding
+{
+	const char *rule;
+	const char *severity;		/* "error" or "warning" */
+	int			statement;
+	int			line;
+	const char *message;
+	const char *safer;
+} MigrFinding;
+
+extern void migr_analyze_statement(Node *parsetree, MigrStatementInfo *info);
+extern const char *migr_lock_mode_name(int mode);
+extern List *migr_lint_statements(List *statements);
 
 /* ---------------------------------------------------------------------
  * classify.c

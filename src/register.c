@@ -385,6 +385,54 @@ check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
 }
 
 /*
+ * Decide whether the revision runs inside a transaction: not when a script
+ * has a statement that cannot (CREATE INDEX CONCURRENTLY, VACUUM ...), or
+ * when the caller says so with transactional => false.  Saying true for
+ * such a script is refused.
+ */
+static void
+check_transactional(MigrRevisionRow *row, List *statements, bool declared_null,
+					bool declared)
+{
+	ListCell   *lc;
+	const MigrStatement *outside = NULL;
+
+	foreach(lc, statements)
+	{
+		MigrStatementInfo info;
+
+		migr_analyze_statement(((MigrStatement *) lfirst(lc))->parsetree, &info);
+		if (!info.transactional && outside == NULL)
+			outside = lfirst(lc);
+	}
+	if (outside != NULL && !declared_null && declared)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("revision %s is declared transactional but statement %d cannot run in a transaction",
+						row->id, outside->number),
+				 errdetail("Statement %d is \"%s\".", outside->number, outside->text),
+				 errhint("Leave transactional NULL: migr then applies the revision with migr_script().")));
+	row->transactional = outside == NULL && (declared_null || declared);
+}
+
+/* Show the lint findings of a new or changed upgrade script as warnings. */
+static void
+warn_lint_findings(const char *id, List *statements)
+{
+	ListCell   *lc;
+
+	foreach(lc, migr_lint_statements(statements))
+	{
+		MigrFinding *f = lfirst(lc);
+
+		ereport(WARNING,
+				(errmsg("revision %s, statement %d (line %d): %s [%s]",
+						id, f->statement, f->line, f->message, f->rule),
+				 errhint("%s", f->safer)));
+	}
+}
+
+/*
  * Store "row" (new, identical, or changed before it was ever applied).
  * "existing" is the stored revision with this id, or NULL.
  */
@@ -403,7 +451,8 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		lists_equal(existing->parents, row->parents) &&
 		lists_equal(existing->depends_on, row->depends_on) &&
 		lists_equal(existing->labels, row->labels) &&
-		existing->destructive == row->destructive)
+		existing->destructive == row->destructive &&
+		existing->transactional == row->transactional)
 		return;					/* identical: nothing to do */
 
 	migr_require_confirmation("registering a revision");
@@ -437,7 +486,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 
 /*
  * migr_revision(message, upgrade, downgrade, revision, down_revision,
- *				 branch_labels, depends_on, destructive)
+ *				 branch_labels, depends_on, destructive, transactional)
  */
 Datum
 migr_revision(PG_FUNCTION_ARGS)
@@ -490,8 +539,15 @@ migr_revision(PG_FUNCTION_ARGS)
 	row.checksum = migr_checksum(row.upgrade, row.downgrade);
 	check_destructive(&row, statements, PG_ARGISNULL(7),
 					  !PG_ARGISNULL(7) && PG_GETARG_BOOL(7));
+	check_transactional(&row,
+						row.downgrade ? list_concat_copy(statements,
+														 migr_parse_script(row.downgrade, row.id, "downgrade"))
+						: statements,
+						PG_ARGISNULL(8), !PG_ARGISNULL(8) && PG_GETARG_BOOL(8));
 
 	existing = migr_catalog_fetch_revision(row.id);
+	if (existing == NULL || strcmp(existing->checksum, row.checksum) != 0)
+		warn_lint_findings(row.id, statements);
 
 	/* Parents, dependencies and labels: NULL keeps what is registered. */
 	if (!PG_ARGISNULL(4))
@@ -517,6 +573,8 @@ migr_revision(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(7) && existing != NULL)
 		row.destructive = existing->destructive;
+	if (PG_ARGISNULL(8) && existing != NULL && !existing->transactional)
+		row.transactional = false;
 
 	store_revision(&row, existing, graph, &caller);
 	remember_head(existing == NULL && PG_ARGISNULL(4) ? row.id : NULL);
@@ -559,6 +617,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	row.downgrade = "";
 	row.checksum = migr_checksum(row.upgrade, row.downgrade);
 	row.changes = "additive";
+	row.transactional = true;
 	if (!PG_ARGISNULL(2))
 	{
 		row.id = text_to_cstring(PG_GETARG_TEXT_PP(2));

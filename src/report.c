@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * report.c
- *		migr_history() and migr_show(): read-only views of the graph.
+ *		migr_history(), migr_show() and migr_lint(): read-only reports.
  *
  * Both read the catalog as the extension owner, so any role allowed to
  * execute them can use them without privileges on the tables.
@@ -24,6 +24,7 @@ PG_FUNCTION_INFO_V1(migr_history);
 /* Columns of migr_history()'s result. */
 #define MIGR_HISTORY_COLUMNS 10
 PG_FUNCTION_INFO_V1(migr_show);
+PG_FUNCTION_INFO_V1(migr_lint);
 
 /*
  * The revisions a history range selects.  "a:b" is every revision that
@@ -172,4 +173,71 @@ migr_show(PG_FUNCTION_ARGS)
 	migr_owner_end(&scope);
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}
+
+/*
+ * migr_lint(revision text DEFAULT NULL): the lint findings of one revision's
+ * upgrade script, or of every revision not applied yet (NULL), in
+ * registration order.
+ */
+Datum
+migr_lint(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	List	   *revisions = NIL;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	graph = migr_graph_load();
+	if (PG_ARGISNULL(0))
+	{
+		for (int i = 0; i < graph->nnodes; i++)
+			if (!graph->nodes[i].applied)
+				revisions = lappend_int(revisions, i);
+	}
+	else
+	{
+		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+		revisions = migr_resolve_revisions(graph, name);
+		if (list_length(revisions) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"%s\" does not name a single revision", name),
+					 errdetail("It names %s.", migr_graph_id_list(graph, revisions))));
+	}
+
+	foreach(lc, revisions)
+	{
+		const char *id = graph->nodes[lfirst_int(lc)].id;
+		MigrRevisionRow *row = migr_catalog_fetch_revision(id);
+		ListCell   *lc2;
+
+		foreach(lc2, migr_lint_statements(migr_parse_script(row->upgrade, id, "upgrade")))
+		{
+			MigrFinding *f = lfirst(lc2);
+			Datum		values[7];
+			bool		nulls[7] = {0};
+
+			values[0] = CStringGetTextDatum(f->rule);
+			values[1] = CStringGetTextDatum(f->severity);
+			values[2] = CStringGetTextDatum(id);
+			values[3] = Int32GetDatum(f->statement);
+			values[4] = Int32GetDatum(f->line);
+			values[5] = CStringGetTextDatum(f->message);
+			values[6] = CStringGetTextDatum(f->safer);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	return (Datum) 0;
 }

@@ -14,7 +14,16 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "commands/event_trigger.h"
+#include "nodes/parsenodes.h"
+#include "storage/lock.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/resowner.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "catalog/pg_type.h"
@@ -35,23 +44,8 @@ PG_FUNCTION_INFO_V1(migr_upgrade);
 PG_FUNCTION_INFO_V1(migr_downgrade);
 PG_FUNCTION_INFO_V1(migr_stamp);
 PG_FUNCTION_INFO_V1(migr_redo);
-
-typedef enum MigrOperation
-{
-	OP_UPGRADE,
-	OP_DOWNGRADE,
-	OP_STAMP,
-	OP_REDO
-} MigrOperation;
-
-static const char *const operation_names[] = {"upgrade", "downgrade", "stamp", "redo"};
-
-/* One step of a plan: a revision to apply (up) or to remove (down). */
-typedef struct PlanStep
-{
-	int			node;
-	bool		up;
-} PlanStep;
+PG_FUNCTION_INFO_V1(migr_rewrite_watch);
+PG_FUNCTION_INFO_V1(migr_upgrade_each);
 
 /* Everything a running operation needs. */
 typedef struct MigrRun
@@ -59,7 +53,7 @@ typedef struct MigrRun
 	MigrOperation op;
 	const char *target;
 	MigrGraph  *graph;
-	List	   *steps;			/* of PlanStep * */
+	List	   *steps;			/* of MigrPlanStep * */
 	int64		run_id;
 	MigrCaller	caller;
 	ReturnSetInfo *rsinfo;
@@ -76,6 +70,16 @@ typedef struct StatementErrorContext
 /* True while an operation runs: scripts may not start another one. */
 static bool operation_active = false;
 
+/*
+ * The step and statement running now, for failure reports.  The step is
+ * copied here because an error leaves the frame that filled it.
+ */
+static MigrStepRecord current_step_rec;
+static MigrStepRecord *current_step = NULL;
+static char *current_statement = NULL;
+
+static List *target_argument(FunctionCallInfo fcinfo, bool downgrade);
+
 static void
 statement_error_callback(void *arg)
 {
@@ -90,7 +94,7 @@ statement_error_callback(void *arg)
 bool
 migr_running_script(void)
 {
-	return operation_active;
+	return operation_active || migr_script_step_active();
 }
 
 /*
@@ -104,255 +108,6 @@ migr_check_not_nested(void)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("migr functions cannot be called from a migration script"),
 				 errhint("Register and run each migration with its own call.")));
-}
-
-static PlanStep *
-make_step(int node, bool up)
-{
-	PlanStep   *step = palloc(sizeof(PlanStep));
-
-	step->node = node;
-	step->up = up;
-	return step;
-}
-
-static List *
-steps_from(List *nodes, bool up)
-{
-	List	   *steps = NIL;
-	ListCell   *lc;
-
-	foreach(lc, nodes)
-		steps = lappend(steps, make_step(lfirst_int(lc), up));
-	return steps;
-}
-
-/*
- * Upgrade: everything the target needs that is not applied yet, parents and
- * dependencies first.
- */
-static List *
-plan_upgrade(MigrRun *run, const MigrPosition *pos)
-{
-	Bitmapset  *todo = migr_graph_wanted(run->graph, pos);
-
-	todo = bms_del_members(todo, migr_graph_applied(run->graph));
-	return steps_from(migr_graph_order(run->graph, todo, false), true);
-}
-
-/*
- * Downgrade: every applied revision above the target (its descendants and
- * dependents), children and dependents first.  Other branches stay as they
- * are.  A target that is not applied lies above the current state, which is
- * an error.
- */
-static List *
-plan_downgrade(MigrRun *run, const MigrPosition *pos)
-{
-	MigrGraph  *graph = run->graph;
-	Bitmapset  *todo;
-	List	   *steps;
-	ListCell   *lc;
-
-	foreach(lc, pos->at)
-	{
-		MigrNode   *node = &graph->nodes[lfirst_int(lc)];
-
-		if (!node->applied)
-		{
-			List	   *current = migr_graph_current(graph);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("downgrade target %s is not applied", node->id),
-					 current == NIL
-					 ? errdetail("The database is at base.")
-					 : errdetail("The database is at %s.",
-								 migr_graph_id_list(graph, current)),
-					 errhint("A downgrade goes to a revision below the current one; use migr_upgrade() to go up.")));
-		}
-	}
-
-	todo = bms_int_members(migr_graph_above(graph, pos), migr_graph_applied(graph));
-	steps = steps_from(migr_graph_order(graph, todo, true), false);
-
-	/* Every step needs a downgrade script; check before running any. */
-	foreach(lc, steps)
-	{
-		MigrNode   *node = &graph->nodes[((PlanStep *) lfirst(lc))->node];
-
-		if (!node->has_downgrade)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision %s has no downgrade script", node->id),
-					 errdetail("Downgrading to %s would have to undo it.", run->target),
-					 errhint("Register a new revision that reverses the change, or use migr_stamp() to move the version rows without running scripts.")));
-	}
-	return steps;
-}
-
-/*
- * Stamp: mark the targets as the database's state without running scripts.
- * Each target's lineage is set to it: what it needs becomes applied, what
- * lies above it does not; other branches stay, unless "purge" makes the
- * applied set exactly what the targets need.  Removals go first.
- */
-static List *
-plan_stamp(MigrRun *run, List *positions, bool purge)
-{
-	MigrGraph  *graph = run->graph;
-	Bitmapset  *applied = migr_graph_applied(graph);
-	Bitmapset  *wanted = NULL;
-	Bitmapset  *above = NULL;
-	Bitmapset  *result;
-	ListCell   *lc;
-
-	foreach(lc, positions)
-	{
-		wanted = bms_add_members(wanted, migr_graph_wanted(graph, lfirst(lc)));
-		above = bms_add_members(above, migr_graph_above(graph, lfirst(lc)));
-	}
-	result = purge ? wanted
-		: bms_union(bms_difference(applied, above), wanted);
-
-	return list_concat(steps_from(migr_graph_order(graph, bms_difference(applied, result), true), false),
-					   steps_from(migr_graph_order(graph, bms_difference(result, applied), false), true));
-}
-
-/*
- * Redo: remove the revision and everything above it, then apply them again,
- * so that edited scripts run.  The version rows end where they were.
- */
-static List *
-plan_redo(MigrRun *run, const char *name)
-{
-	MigrGraph  *graph = run->graph;
-	List	   *found = migr_resolve_revisions(graph, name);
-	MigrPosition below = {0};
-	Bitmapset  *redo;
-	ListCell   *lc;
-
-	if (list_length(found) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" does not name a single revision", name),
-				 errdetail("It names %s.", migr_graph_id_list(graph, found))));
-	if (!graph->nodes[linitial_int(found)].applied)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision %s is not applied", graph->nodes[linitial_int(found)].id),
-				 errhint("migr_redo() runs an applied revision again; use migr_upgrade() to apply it.")));
-
-	below.below = found;
-	redo = bms_int_members(migr_graph_above(graph, &below), migr_graph_applied(graph));
-	foreach(lc, migr_graph_order(graph, redo, true))
-		if (!graph->nodes[lfirst_int(lc)].has_downgrade)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision %s has no downgrade script", graph->nodes[lfirst_int(lc)].id),
-					 errhint("Register it again with a downgrade script, or use migr_stamp() and apply the change by hand.")));
-	return list_concat(steps_from(migr_graph_order(graph, redo, true), false),
-					   steps_from(migr_graph_order(graph, redo, false), true));
-}
-
-/*
- * In production, an upgrade through destructive revisions needs them to be
- * registered with destructive => true, or migr.allow_destructive.  Checked
- * before anything runs; the error lists the statements.
- */
-static void
-check_destructive_steps(MigrRun *run)
-{
-	List	   *ids = NIL;
-	ListCell   *lc;
-	StringInfoData list;
-	Oid			types[1] = {TEXTARRAYOID};
-	Datum		values[1];
-
-	if (migr_environment != MIGR_ENV_PRODUCTION || migr_allow_destructive)
-		return;
-	foreach(lc, run->steps)
-	{
-		PlanStep   *step = (PlanStep *) lfirst(lc);
-
-		if (step->up)
-			ids = lappend(ids, DatumGetPointer(CStringGetTextDatum(run->graph->nodes[step->node].id)));
-	}
-	if (ids == NIL)
-		return;
-
-	{
-		Datum	   *elems = palloc(sizeof(Datum) * list_length(ids));
-
-		foreach(lc, ids)
-			elems[foreach_current_index(lc)] = PointerGetDatum(lfirst(lc));
-		values[0] = PointerGetDatum(construct_array(elems, list_length(ids), TEXTOID,
-													-1, false, TYPALIGN_INT));
-	}
-	migr_catalog_exec("SELECT r.id, s.statement"
-					  "  FROM migr.revisions r,"
-					  "       unnest(r.destructive_statements) AS s(statement)"
-					  " WHERE r.id = ANY ($1) AND NOT r.destructive"
-					  " ORDER BY r.seq",
-					  1, types, values, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 0)
-		return;
-
-	initStringInfo(&list);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		appendStringInfo(&list, "\n  %s: %s", migr_result_text(i, 1),
-						 migr_result_text(i, 2));
-	ereport(ERROR,
-			(errcode(ERRCODE_MIGR_DESTRUCTIVE),
-			 errmsg("upgrade runs destructive changes that were not acknowledged"),
-			 errdetail("Destructive statements:%s", list.data),
-			 errhint("Ship them in a deploy of their own; to run them, register the revision with destructive => true or SET migr.allow_destructive = on.")));
-}
-
-/*
- * Scripts run with the caller's privileges, so a script must not give its
- * author more than the author has: every revision a plan runs must have
- * been registered by a role that has all the privileges of the caller.
- * Otherwise a role allowed to register could have a superuser run its SQL.
- */
-static void
-check_registrants(MigrRun *run)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(run->steps), 1));
-	Oid			types[1] = {TEXTARRAYOID};
-	Datum		values[1];
-	Oid			caller = GetUserId();
-	ListCell   *lc;
-
-	if (run->op == OP_STAMP || run->steps == NIL)
-		return;
-	foreach(lc, run->steps)
-		elems[foreach_current_index(lc)] =
-			CStringGetTextDatum(run->graph->nodes[((PlanStep *) lfirst(lc))->node].id);
-	values[0] = PointerGetDatum(construct_array(elems, list_length(run->steps),
-												TEXTOID, -1, false, TYPALIGN_INT));
-	migr_catalog_exec("SELECT created_by::text, min(id)"
-					  "  FROM migr.revisions WHERE id = ANY ($1)"
-					  " GROUP BY created_by ORDER BY 1",
-					  1, types, values, NULL, SPI_OK_SELECT);
-
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *registrant = migr_result_text(i, 1);
-		Oid			role = get_role_oid(registrant, true);
-
-		if (OidIsValid(role) && has_privs_of_role(role, caller))
-			continue;
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("revision %s was registered by role \"%s\", which does not have the privileges of role \"%s\" running it",
-						migr_result_text(i, 2), registrant,
-						GetUserNameFromId(caller, false)),
-				 errdetail("Scripts run with the privileges of the role that runs them."),
-				 OidIsValid(role)
-				 ? errhint("Run the operation as that role (SET ROLE \"%s\"), or have a role with your privileges register the revision.", registrant)
-				 : errhint("The role no longer exists; have a role with your privileges register the revision again.")));
-	}
 }
 
 /*
@@ -422,43 +177,12 @@ run_script(const char *script, const char *revision, const char *which)
 	foreach(lc, statements)
 	{
 		ctx.statement = (MigrStatement *) lfirst(lc);
+		current_statement = ctx.statement->text;
 		run_statement(ctx.statement->text);
 	}
+	current_statement = NULL;
 
 	error_context_stack = errcallback.previous;
-}
-
-/*
- * Version rows after "step": applying a revision replaces its parents;
- * removing one restores each parent that has no other applied child.  The
- * graph's applied flags are updated to match.
- */
-static void
-apply_to_graph(MigrGraph *graph, const PlanStep *step, MigrStepRecord *rec)
-{
-	MigrNode   *node = &graph->nodes[step->node];
-
-	node->applied = step->up;
-	if (step->up)
-	{
-		for (int j = 0; j < node->nparents; j++)
-			rec->version_remove = lappend(rec->version_remove,
-										  graph->nodes[node->parents[j]].id);
-		rec->version_add = list_make1(node->id);
-		return;
-	}
-
-	rec->version_remove = list_make1(node->id);
-	for (int j = 0; j < node->nparents; j++)
-	{
-		MigrNode   *parent = &graph->nodes[node->parents[j]];
-		bool		child_applied = false;
-
-		for (int k = 0; k < parent->nchildren && !child_applied; k++)
-			child_applied = graph->nodes[parent->children[k]].applied;
-		if (!child_applied)
-			rec->version_add = lappend(rec->version_add, parent->id);
-	}
 }
 
 static Interval *
@@ -471,17 +195,88 @@ interval_between(TimestampTz start, TimestampTz end)
 }
 
 /*
+ * Run a step's script as the caller.  Settings the script changes (SET
+ * search_path, SET ROLE ...) last until the end of its step, as in a
+ * function with a SET clause: they never leak into the next step or the
+ * caller's session.  migr.lock_timeout applies to its statements.
+ */
+static void
+run_step_script(const MigrRevisionRow *row, bool up)
+{
+	int			guc_nest_level = NewGUCNestLevel();
+
+	if (migr_lock_timeout > 0)
+		(void) set_config_option("lock_timeout",
+								 psprintf("%d", migr_lock_timeout),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	run_script(migr_step_script(row, up), row->id, up ? "upgrade" : "downgrade");
+	AtEOXact_GUC(false, guc_nest_level);
+}
+
+/* Emit one result row; locks, rewritten and error may be NULL. */
+static void
+emit_row(MigrRun *run, int number, const char *revision, bool up,
+		 const char *message, TimestampTz started, TimestampTz finished,
+		 Datum locks, Datum rewritten, const char *error)
+{
+	Datum		values[8];
+	bool		nulls[8] = {0};
+
+	/* A procedure has no result set: say what was done instead. */
+	if (run->rsinfo == NULL)
+	{
+		ereport(NOTICE,
+				(errmsg("step %d: %s %s (%s) in %s", number,
+						up ? "applied" : "removed", revision, message,
+						DatumGetCString(DirectFunctionCall1(interval_out,
+															IntervalPGetDatum(interval_between(started, finished)))))));
+		return;
+	}
+
+	values[0] = Int32GetDatum(number);
+	values[1] = CStringGetTextDatum(revision);
+	values[2] = CStringGetTextDatum(up ? "up" : "down");
+	values[3] = CStringGetTextDatum(message);
+	values[4] = IntervalPGetDatum(interval_between(started, finished));
+	values[5] = locks;
+	nulls[5] = locks == (Datum) 0;
+	values[6] = rewritten;
+	nulls[6] = rewritten == (Datum) 0;
+	values[7] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	nulls[7] = error == NULL;
+	tuplestore_putvalues(run->rsinfo->setResult, run->rsinfo->setDesc,
+						 values, nulls);
+}
+
+/* What the catalog rows of a step will say; run_id and times filled later. */
+static void
+prepare_record(MigrRun *run, const MigrNode *node, const MigrPlanStep *step,
+			   const MigrRevisionRow *row, MigrStepRecord *rec)
+{
+	memset(rec, 0, sizeof(MigrStepRecord));
+	rec->run_id = run->run_id;
+	rec->operation = migr_operation_names[run->op];
+	rec->revision = node->id;
+	rec->up = step->up;
+	rec->target = run->target;
+	/* The checksum of what actually runs, even if migr.revisions was edited. */
+	rec->checksum = migr_checksum(row->upgrade, row->downgrade);
+	rec->downgrade = row->downgrade;
+	rec->wal_before = GetXLogInsertRecPtr();
+	rec->started_at = GetCurrentTimestamp();
+}
+
+/*
  * Run (or, for a stamp, just record) one step and emit its result row.
  */
 static void
-execute_step(MigrRun *run, const PlanStep *step, int number)
+execute_step(MigrRun *run, const MigrPlanStep *step, int number)
 {
 	MigrNode   *node = &run->graph->nodes[step->node];
 	MigrOwnerScope scope;
 	MigrRevisionRow *row;
-	MigrStepRecord rec = {0};
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	MigrStepRecord rec;
 
 	/*
 	 * A connection of its own: everything the step allocates, including
@@ -496,62 +291,338 @@ execute_step(MigrRun *run, const PlanStep *step, int number)
 	if (row == NULL)
 		elog(ERROR, "revision %s disappeared while migr held its lock", node->id);
 
-	rec.run_id = run->run_id;
-	rec.operation = operation_names[run->op];
-	rec.revision = node->id;
-	rec.up = step->up;
-	rec.target = run->target;
-	/* The checksum of what actually runs, even if migr.revisions was edited. */
-	rec.checksum = migr_checksum(row->upgrade, row->downgrade);
-	rec.wal_before = GetXLogInsertRecPtr();
-	rec.started_at = GetCurrentTimestamp();
-
+	prepare_record(run, node, step, row, &rec);
+	current_step_rec = rec;
+	current_step = &current_step_rec;
 	if (run->op != OP_STAMP)
-	{
-		/*
-		 * Settings a script changes (SET search_path, SET ROLE ...) last
-		 * until the end of its step, as in a function with a SET clause: they
-		 * never leak into the next step or the caller's session.
-		 */
-		int			guc_nest_level = NewGUCNestLevel();
-
-		if (migr_lock_timeout > 0)
-			(void) set_config_option("lock_timeout",
-									 psprintf("%d", migr_lock_timeout),
-									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-									 true, 0, false);
-		run_script(step->up ? row->upgrade : row->downgrade, node->id,
-				   step->up ? "upgrade" : "downgrade");
-		AtEOXact_GUC(false, guc_nest_level);
-	}
-
+		run_step_script(row, step->up);
 	rec.finished_at = GetCurrentTimestamp();
-	apply_to_graph(run->graph, step, &rec);
+	current_step = NULL;
 
+	migr_graph_apply_step(run->graph, step->node, step->up,
+						  &rec.version_remove, &rec.version_add);
 	migr_owner_begin(&scope);
 	migr_catalog_record_step(&rec, &run->caller);
 	migr_owner_end(&scope);
 
-	values[0] = Int32GetDatum(number);
-	values[1] = CStringGetTextDatum(node->id);
-	values[2] = CStringGetTextDatum(step->up ? "up" : "down");
-	values[3] = CStringGetTextDatum(row->message);
-	values[4] = IntervalPGetDatum(interval_between(rec.started_at, rec.finished_at));
-	tuplestore_putvalues(run->rsinfo->setResult, run->rsinfo->setDesc,
-						 values, nulls);
+	emit_row(run, number, node->id, step->up, row->message, rec.started_at,
+			 rec.finished_at, (Datum) 0, (Datum) 0, NULL);
 
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }
 
-/* Run every step of the plan, in order. */
+/*
+ * Run every step of the plan, in order.  A failure rolls the whole call
+ * back, log rows included, so it is written to the server log here: which
+ * revision and statement failed, and the SQLSTATE.
+ */
 static void
 execute_plan(MigrRun *run)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	ListCell   *lc;
 
-	foreach(lc, run->steps)
-		execute_step(run, (PlanStep *) lfirst(lc), foreach_current_index(lc) + 1);
+	PG_TRY();
+	{
+		foreach(lc, run->steps)
+			execute_step(run, (MigrPlanStep *) lfirst(lc),
+						 foreach_current_index(lc) + 1);
+	}
+	PG_CATCH();
+	{
+		MigrStepRecord *failed = current_step;
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (failed != NULL)
+			ereport(LOG,
+					(errmsg("migr: %s of revision %s failed: SQLSTATE %s: %s",
+							failed->up ? "upgrade" : "downgrade", failed->revision,
+							unpack_sql_state(edata->sqlerrcode), edata->message),
+					 errdetail("Failed statement: %s",
+							   current_statement ? current_statement : "(none)"),
+					 errhidestmt(true)));
+		current_step = NULL;
+		current_statement = NULL;
+		FlushErrorState();
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
+ * Dry runs
+ * ---------------------------------------------------------------------
+ */
+
+/* Tables rewritten during the current dry-run step (see migr.rewrite_watch). */
+static bool dry_run_active = false;
+static List *rewritten_tables = NIL;
+
+/*
+ * The relation locks this backend holds, as "schema.relation: Mode",
+ * sorted; system catalogs are left out.  Read from pg_locks.
+ */
+static List *
+held_relation_locks(void)
+{
+	MigrOwnerScope scope;
+	List	   *result = NIL;
+
+	migr_owner_begin(&scope);
+	migr_catalog_exec("SELECT format('%s.%s: %s', n.nspname, c.relname, l.mode)"
+					  "  FROM pg_locks l"
+					  "  JOIN pg_class c ON c.oid = l.relation"
+					  "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+					  " WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'"
+					  "   AND l.granted"
+					  "   AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema',"
+					  "                         'migr')"
+					  " ORDER BY 1",
+					  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, migr_result_text(i, 1));
+	migr_owner_end(&scope);
+	return result;
+}
+
+/* The strings of "after" that are not in "before" (both sorted). */
+static List *
+new_strings(List *before, List *after)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, after)
+	{
+		ListCell   *lc2;
+		bool		seen = false;
+
+		foreach(lc2, before)
+			if (strcmp(lfirst(lc), lfirst(lc2)) == 0)
+			{
+				seen = true;
+				break;
+			}
+		if (!seen)
+			result = lappend(result, lfirst(lc));
+	}
+	return result;
+}
+
+static Datum
+string_array(List *strings)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(strings), 1));
+	ListCell   *lc;
+
+	foreach(lc, strings)
+		elems[foreach_current_index(lc)] = CStringGetTextDatum(lfirst(lc));
+	return PointerGetDatum(construct_array(elems, list_length(strings), TEXTOID,
+										   -1, false, TYPALIGN_INT));
+}
+
+/*
+ * migr.rewrite_watch(): the table_rewrite event trigger.  During a dry
+ * run it notes which table a step rewrites; otherwise it does nothing.
+ */
+Datum
+migr_rewrite_watch(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	MemoryContext old;
+	char	   *name;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "migr.rewrite_watch() must be called as an event trigger");
+	if (!dry_run_active)
+		PG_RETURN_VOID();
+	relid = DatumGetObjectId(OidFunctionCall0(F_PG_EVENT_TRIGGER_TABLE_REWRITE_OID));
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	name = psprintf("%s.%s", get_namespace_name(get_rel_namespace(relid)),
+					get_rel_name(relid));
+	foreach(lc, rewritten_tables)
+		if (strcmp(lfirst(lc), name) == 0)
+			break;
+	if (lc == NULL)
+		rewritten_tables = lappend(rewritten_tables, name);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Run one step of a dry run in a subtransaction of its own, released into
+ * the dry run's, and report it: duration, the relation locks it took that
+ * earlier steps did not hold already (all are held until the end), the
+ * tables it rewrote, or its error.  Returns false when the step failed.
+ */
+static bool
+dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
+			 List **locks_held)
+{
+	MigrNode   *node = &run->graph->nodes[step->node];
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	MigrOwnerScope scope;
+	MigrRevisionRow *row;
+	TimestampTz started;
+	volatile bool ok = true;
+
+	migr_owner_begin(&scope);
+	row = migr_catalog_fetch_revision(node->id);
+	migr_owner_end(&scope);
+
+	if (!node->transactional)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		emit_row(run, number, node->id, step->up, row->message, now, now,
+				 (Datum) 0, (Datum) 0,
+				 "not run: the revision cannot run inside a transaction; apply it with migr_script()");
+		return false;
+	}
+
+	started = GetCurrentTimestamp();
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		List	   *locks_after;
+
+		rewritten_tables = NIL;
+		dry_run_active = true;
+		run_step_script(row, step->up);
+		dry_run_active = false;
+		locks_after = held_relation_locks();
+		MemoryContextSwitchTo(cxt);
+		emit_row(run, number, node->id, step->up, row->message, started,
+				 GetCurrentTimestamp(),
+				 string_array(new_strings(*locks_held, locks_after)),
+				 string_array(rewritten_tables), NULL);
+		*locks_held = locks_after;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *failed_statement = current_statement;
+
+		dry_run_active = false;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		current_statement = NULL;
+		emit_row(run, number, node->id, step->up, row->message, started,
+				 GetCurrentTimestamp(), (Datum) 0, (Datum) 0,
+				 psprintf("SQLSTATE %s: %s%s%s",
+						  unpack_sql_state(edata->sqlerrcode), edata->message,
+						  failed_statement ? " (statement: " : "",
+						  failed_statement ? psprintf("%s)", failed_statement) : ""));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+
+	if (ok)
+		migr_graph_apply_step(run->graph, step->node, step->up, NULL, NULL);
+	return ok;
+}
+
+/*
+ * Report a guard that would refuse the plan, as a row with step 0, instead
+ * of raising it: a dry run shows what a real run would be refused.
+ */
+static void
+dry_run_checks(MigrRun *run)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		bool		saved = migr_confirm_production;
+
+		/* A dry run needs no confirmation; every other guard applies. */
+		migr_confirm_production = true;
+		PG_TRY();
+		{
+			migr_check_plan(run->graph, run->op, run->steps, &run->caller, true);
+		}
+		PG_FINALLY();
+		{
+			migr_confirm_production = saved;
+		}
+		PG_END_TRY();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		Datum		values[8];
+		bool		nulls[8] = {false, true, true, true, true, true, true, false};
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		values[0] = Int32GetDatum(0);
+		values[7] = CStringGetTextDatum(psprintf("would be refused: SQLSTATE %s: %s",
+												 unpack_sql_state(edata->sqlerrcode),
+												 edata->message));
+		tuplestore_putvalues(run->rsinfo->setResult, run->rsinfo->setDesc,
+							 values, nulls);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * A dry run: every step runs for real inside one subtransaction that is
+ * rolled back at the end, so nothing persists (no catalog row is written;
+ * sequences a script advances stay advanced, as sequences do).
+ */
+static void
+dry_run_plan(MigrRun *run)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ListCell   *lc;
+	List	   *locks_held;
+
+	dry_run_checks(run);
+	locks_held = held_relation_locks();
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		foreach(lc, run->steps)
+			if (!dry_run_step(run, (MigrPlanStep *) lfirst(lc),
+							  foreach_current_index(lc) + 1, &locks_held))
+				break;
+	}
+	PG_FINALLY();
+	{
+		dry_run_active = false;
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
 }
 
 /*
@@ -562,7 +633,7 @@ execute_plan(MigrRun *run)
  */
 static void
 run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
-			  bool purge)
+			  bool purge, bool dry_run)
 {
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
@@ -589,7 +660,7 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 		elog(ERROR, "SPI_connect failed");
 
 	migr_owner_begin(&scope);
-	migr_lock_acquire(operation_names[op]);
+	migr_lock_acquire(migr_operation_names[op]);
 
 	/* The common no-op, "upgrade head" at head, without loading the graph. */
 	if (op == OP_UPGRADE && migr_target_is_reached(target))
@@ -599,42 +670,10 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	}
 
 	run.graph = migr_graph_load();
-	switch (op)
+	run.steps = migr_plan_steps(run.graph, op, targets, purge, run.target);
+	if (run.steps != NIL && !dry_run)
 	{
-		case OP_UPGRADE:
-			run.steps = plan_upgrade(&run, migr_resolve_target(run.graph, target,
-															   MIGR_FOR_UPGRADE));
-			break;
-		case OP_DOWNGRADE:
-			run.steps = plan_downgrade(&run, migr_resolve_target(run.graph, target,
-																 MIGR_FOR_DOWNGRADE));
-			break;
-		case OP_STAMP:
-			{
-				List	   *positions = NIL;
-				ListCell   *lc;
-
-				foreach(lc, targets)
-					positions = lappend(positions,
-										migr_resolve_target(run.graph, lfirst(lc),
-															MIGR_FOR_STAMP));
-				run.steps = plan_stamp(&run, positions, purge);
-				break;
-			}
-		case OP_REDO:
-			run.steps = plan_redo(&run, target);
-			break;
-	}
-	if (run.steps != NIL)
-	{
-		migr_require_confirmation(op == OP_UPGRADE ? "an upgrade"
-								  : op == OP_DOWNGRADE ? "a downgrade"
-								  : op == OP_STAMP ? "a stamp" : "a redo");
-		if (op == OP_UPGRADE)
-			migr_check_checksums();
-		if (op == OP_UPGRADE || op == OP_REDO)
-			check_destructive_steps(&run);
-		check_registrants(&run);
+		migr_check_plan(run.graph, op, run.steps, &run.caller, false);
 		migr_catalog_bump_generation();
 		run.run_id = migr_catalog_next_run_id();
 	}
@@ -643,7 +682,10 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	operation_active = true;
 	PG_TRY();
 	{
-		execute_plan(&run);
+		if (dry_run)
+			dry_run_plan(&run);
+		else
+			execute_plan(&run);
 	}
 	PG_FINALLY();
 	{
@@ -654,6 +696,147 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 done:
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+}
+
+/* ---------------------------------------------------------------------
+ * migr_upgrade_each(): a transaction per step
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Apply one step in a subtransaction.  On failure, roll the step back,
+ * commit a log row that says what failed, and raise the error again.
+ */
+static void
+each_step(MigrRun *run, const MigrPlanStep *step, int number)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		operation_active = true;
+		execute_step(run, step, number);
+		operation_active = false;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MigrStepRecord failed;
+		MigrOwnerScope scope;
+		char	   *statement;
+		bool		have_step = current_step != NULL;
+
+		operation_active = false;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		/* Copy what the failure row needs before the step's memory goes. */
+		statement = current_statement ? pstrdup(current_statement) : NULL;
+		if (have_step)
+		{
+			failed = *current_step;
+			failed.checksum = pstrdup(failed.checksum);
+		}
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		current_step = NULL;
+		current_statement = NULL;
+
+		if (have_step)
+		{
+			/* The failed step's row, committed on its own. */
+			failed.finished_at = GetCurrentTimestamp();
+			failed.wal_before = GetXLogInsertRecPtr();
+			migr_owner_begin(&scope);
+			migr_catalog_record_failure(&failed, statement,
+										unpack_sql_state(edata->sqlerrcode),
+										edata->message, &run->caller);
+			migr_owner_end(&scope);
+			SPI_commit();
+		}
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * CALL migr_upgrade_each(target): like migr_upgrade, but every step commits
+ * on its own, so a long chain keeps what was done before a failure.  The
+ * lock is taken again for every step; a step another deploy applied in the
+ * meantime is skipped.
+ */
+Datum
+migr_upgrade_each(PG_FUNCTION_ARGS)
+{
+	MigrRun		run = {0};
+	MigrOwnerScope scope;
+	ListCell   *lc;
+	List	   *ids = NIL;
+	int			number = 0;
+	bool		atomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
+	((CallContext *) fcinfo->context)->atomic;
+
+	migr_check_not_nested();
+	if (atomic || fcinfo->context == NULL || !IsA(fcinfo->context, CallContext))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("migr_upgrade_each must be called with CALL outside a transaction block"),
+				 errhint("Run CALL migr_upgrade_each('head'); on its own, or use migr_upgrade() inside a transaction.")));
+	run.op = OP_UPGRADE;
+	run.target = linitial(target_argument(fcinfo, false));
+	migr_capture_caller(&run.caller);
+
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* Plan once, under the lock; remember the revisions by id. */
+	migr_owner_begin(&scope);
+	migr_lock_acquire("upgrade");
+	run.graph = migr_graph_load();
+	run.steps = migr_plan_steps(run.graph, OP_UPGRADE, list_make1((char *) run.target),
+								false, run.target);
+	if (run.steps != NIL)
+		migr_check_plan(run.graph, OP_UPGRADE, run.steps, &run.caller, false);
+	migr_owner_end(&scope);
+	foreach(lc, run.steps)
+		ids = lappend(ids, MemoryContextStrdup(TopMemoryContext,
+											   run.graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id));
+	SPI_commit();
+
+	foreach(lc, ids)
+	{
+		MigrPlanStep step = {0};
+		const char *id = lfirst(lc);
+
+		migr_owner_begin(&scope);
+		migr_lock_acquire("upgrade");
+		run.graph = migr_graph_load();
+		step.node = migr_graph_find(run.graph, id);
+		step.up = true;
+		if (step.node < 0 || run.graph->nodes[step.node].applied)
+		{
+			migr_owner_end(&scope);
+			SPI_commit();
+			continue;
+		}
+		migr_check_plan(run.graph, OP_UPGRADE, list_make1(&step), &run.caller, false);
+		migr_catalog_bump_generation();
+		run.run_id = migr_catalog_next_run_id();
+		migr_owner_end(&scope);
+
+		each_step(&run, &step, ++number);
+		SPI_commit();
+	}
+
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*
@@ -684,7 +867,8 @@ target_argument(FunctionCallInfo fcinfo, bool downgrade)
 Datum
 migr_upgrade(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_UPGRADE, target_argument(fcinfo, false), false);
+	run_operation(fcinfo, OP_UPGRADE, target_argument(fcinfo, false), false,
+				  PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
 	return (Datum) 0;
 }
 
@@ -692,7 +876,8 @@ migr_upgrade(PG_FUNCTION_ARGS)
 Datum
 migr_downgrade(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false);
+	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false,
+				  PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
 	return (Datum) 0;
 }
 
@@ -702,7 +887,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 Datum
 migr_redo(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_REDO, target_argument(fcinfo, true), false);
+	run_operation(fcinfo, OP_REDO, target_argument(fcinfo, true), false, false);
 	return (Datum) 0;
 }
 
@@ -730,6 +915,6 @@ migr_stamp(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migr_stamp needs at least one target"),
 				 errhint("Use migr_stamp('base') to mark nothing as applied.")));
-	run_operation(fcinfo, OP_STAMP, targets, purge);
+	run_operation(fcinfo, OP_STAMP, targets, purge, false);
 	return (Datum) 0;
 }

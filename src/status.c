@@ -39,12 +39,21 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"                                           WHEN 'A' THEN 'always'" \
 	"                                           ELSE 'enabled' END" \
 	"                      FROM pg_event_trigger WHERE evtname = 'migr_ddl_guard'))," \
+	"  'in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
+	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
+	"        'started_at', p.started_at, 'started_by', p.started_by," \
+	"        'explanation', 'a step of a migr_script() script began and did not finish;'" \
+	"          || ' statements outside a transaction may have run. Check the schema, then'" \
+	"          || ' run the script again (the step runs again) or migr_stamp() the state.')" \
+	"        ORDER BY p.started_at), '[]') FROM migr.in_progress p)," \
 	"  'last_operation', (SELECT jsonb_build_object(" \
 	"        'operation', l.operation, 'target', l.target, 'revision', l.revision," \
 	"        'run_id', l.run_id," \
 	"        'steps', (SELECT count(*) FROM migr.log s WHERE s.run_id = l.run_id)," \
 	"        'at', l.started_at, 'by', l.session_user_name," \
-	"        'outcome', 'committed')" \
+	"        'outcome', CASE WHEN l.error_sqlstate IS NULL THEN 'succeeded' ELSE 'failed' END," \
+	"        'error', CASE WHEN l.error_sqlstate IS NULL THEN NULL" \
+	"                      ELSE l.error_sqlstate || ': ' || l.error_message END)" \
 	"      FROM migr.log l ORDER BY l.id DESC LIMIT 1))::text"
 
 /*

@@ -1,0 +1,373 @@
+/*-------------------------------------------------------------------------
+ *
+ * offline.c
+ *		migr_script(): a psql script that performs a plan, for revisions
+ *		whose statements cannot run inside a transaction (CREATE INDEX
+ *		CONCURRENTLY ...); and migr_step_begin() / migr_step_end(), the
+ *		bookkeeping calls around each of its steps.
+ *
+ * A function can never run such statements, so these steps run at the top
+ * level of a psql session, between two calls that keep version rows, log
+ * and guards exactly as migr_upgrade() keeps them.  A transactional step is
+ * wrapped in BEGIN ... COMMIT with both calls inside.  A step that cannot
+ * be is bracketed by the calls on their own; the migr lock is then held at
+ * session level from the first call to the second, and migr.in_progress
+ * records the step, so that a failure in the middle leaves a state that
+ * migr_status() explains.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_script);
+PG_FUNCTION_INFO_V1(migr_script_begin);
+PG_FUNCTION_INFO_V1(migr_script_end);
+
+/* Between migr_step_begin() and migr_step_end() in this session. */
+static bool step_active = false;
+static bool step_holds_session_lock = false;
+static bool callback_registered = false;
+
+/* Is a script step running in this session?  (The DDL guard lets it be.) */
+bool
+migr_script_step_active(void)
+{
+	return step_active;
+}
+
+/*
+ * A failed transaction ends the step: psql stops the script there.  A
+ * transactional step also ends with its commit.
+ */
+static void
+step_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		(!step_holds_session_lock &&
+		 (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		  event == XACT_EVENT_PREPARE)))
+		step_active = false;
+}
+
+/* The schema the migr functions live in (this one's), quoted for a script. */
+static const char *
+function_schema(FunctionCallInfo fcinfo)
+{
+	return quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)));
+}
+
+/*
+ * migr_script(target, direction): the psql script.
+ */
+Datum
+migr_script(PG_FUNCTION_ARGS)
+{
+	MigrOwnerScope scope;
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	MigrGraph  *graph;
+	MigrOperation op;
+	char	   *target;
+	char	   *direction;
+	const char *schema;
+	List	   *steps;
+	StringInfoData buf;
+	ListCell   *lc;
+	text	   *result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target and direction must not be NULL")));
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	direction = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(direction, "upgrade") == 0)
+		op = OP_UPGRADE;
+	else if (strcmp(direction, "downgrade") == 0)
+		op = OP_DOWNGRADE;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid direction \"%s\"", direction),
+				 errhint("Use \"upgrade\" or \"downgrade\".")));
+
+	schema = function_schema(fcinfo);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+	graph = migr_graph_load();
+	steps = migr_plan_steps(graph, op, list_make1(target), false, target);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "-- migr: %s to %s, %d step(s), generated %s\n"
+					 "-- Apply with: psql -v ON_ERROR_STOP=1 -f this_file.sql\n"
+					 "-- (not with -1: steps marked \"outside a transaction\" must run at top level)\n"
+					 "\\set ON_ERROR_STOP on\n",
+					 direction, target, list_length(steps),
+					 timestamptz_to_str(GetCurrentTimestamp()));
+
+	foreach(lc, steps)
+	{
+		MigrPlanStep *step = lfirst(lc);
+		MigrNode   *node = &graph->nodes[step->node];
+		MigrRevisionRow *row = migr_catalog_fetch_revision(node->id);
+		const char *dir = step->up ? "up" : "down";
+		char	   *args = psprintf("%s, %s, %s, %s",
+									quote_literal_cstr(node->id),
+									quote_literal_cstr(dir),
+									quote_literal_cstr(migr_checksum(row->upgrade, row->downgrade)),
+									quote_literal_cstr(target));
+
+		appendStringInfo(&buf, "\n-- step %d: %s (%s) %s%s\n",
+						 foreach_current_index(lc) + 1, node->id, dir,
+						 row->message,
+						 node->transactional ? "" : ", outside a transaction");
+		if (node->transactional)
+			appendStringInfoString(&buf, "BEGIN;\n");
+		appendStringInfo(&buf, "SELECT %s.migr_step_begin(%s);\n", schema, args);
+		appendStringInfo(&buf, "%s\n;\n", migr_step_script(row, step->up));
+		appendStringInfo(&buf, "SELECT %s.migr_step_end(%s);\n", schema, args);
+		if (node->transactional)
+			appendStringInfoString(&buf, "COMMIT;\n");
+		graph->nodes[step->node].applied = step->up;
+	}
+
+	migr_owner_end(&scope);
+	MemoryContextSwitchTo(fn_cxt);
+	result = cstring_to_text(buf.data);
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/* Direction argument: "up" or "down". */
+static bool
+direction_is_up(const char *direction)
+{
+	if (strcmp(direction, "up") == 0)
+		return true;
+	if (strcmp(direction, "down") == 0)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid direction \"%s\"", direction),
+			 errhint("Use \"up\" or \"down\".")));
+	return false;
+}
+
+/*
+ * Is the step's revision in the state the step starts from: for up, not
+ * applied with everything it needs applied; for down, applied with nothing
+ * applied that needs it?
+ */
+static void
+check_step_state(const MigrGraph *graph, int n, bool up)
+{
+	const MigrNode *node = &graph->nodes[n];
+	Bitmapset  *around;
+	int			m = -1;
+
+	if (node->applied == up)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision %s is %s applied", node->id, up ? "already" : "not"),
+				 errhint("The script is out of date; generate it again with migr_script().")));
+
+	around = up ? migr_graph_ancestors(graph, list_make1_int(n))
+		: migr_graph_descendants(graph, list_make1_int(n));
+	around = bms_del_member(around, n);
+	while ((m = bms_next_member(around, m)) >= 0)
+		if (graph->nodes[m].applied != up)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision %s cannot go %s before revision %s",
+							node->id, up ? "up" : "down", graph->nodes[m].id),
+					 errhint("The script is out of date; generate it again with migr_script().")));
+}
+
+/*
+ * migr_step_begin(revision, direction, checksum, target): check that the
+ * step may run now and mark it as running.
+ */
+Datum
+migr_script_begin(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		up = direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	char	   *checksum = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	MigrCaller	caller;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	MigrRevisionRow *row;
+	MigrPlanStep step = {0};
+	bool		in_block = IsTransactionBlock();
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[4];
+
+	migr_check_not_nested();
+	if (step_active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a script step is running in this session already"),
+				 errhint("Each migr_step_begin() needs its migr_step_end() first.")));
+	migr_capture_caller(&caller);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	graph = migr_graph_load();
+	step.node = migr_graph_find(graph, id);
+	step.up = up;
+	if (step.node < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", id)));
+	if (graph->nodes[step.node].transactional != in_block)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("step %s must run %s a transaction block", id,
+						graph->nodes[step.node].transactional ? "inside" : "outside"),
+				 errhint("Run the script migr_script() wrote as it is, with psql -f and without -1.")));
+
+	/* The lock: until commit inside a block, else until migr_step_end(). */
+	if (in_block)
+		migr_lock_acquire("a script step");
+	else
+		migr_lock_acquire_session("a script step");
+	step_holds_session_lock = !in_block;
+
+	PG_TRY();
+	{
+		/* Read again now that the lock is held. */
+		graph = migr_graph_load();
+		row = migr_catalog_fetch_revision(id);
+		if (strcmp(migr_checksum(row->upgrade, row->downgrade), checksum) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
+					 errmsg("revision %s changed since the script was written", id),
+					 errhint("Generate the script again with migr_script().")));
+		check_step_state(graph, step.node, up);
+		migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
+						&caller, true);
+
+		values[0] = CStringGetTextDatum(id);
+		values[1] = CStringGetTextDatum(up ? "up" : "down");
+		values[2] = CStringGetTextDatum(target);
+		values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
+		migr_catalog_exec("SELECT started_at FROM migr.in_progress WHERE revision = $1",
+						  1, types, values, NULL, SPI_OK_SELECT);
+		if (SPI_processed > 0)
+			ereport(NOTICE,
+					(errmsg("step %s was begun before, at %s, and did not finish; running it again",
+							id, migr_result_text(0, 1))));
+		migr_catalog_exec("INSERT INTO migr.in_progress"
+						  " (revision, direction, target, started_at, started_by)"
+						  " VALUES ($1, $2, $3, clock_timestamp(), $4)"
+						  " ON CONFLICT (revision) DO UPDATE"
+						  "   SET direction = EXCLUDED.direction, target = EXCLUDED.target,"
+						  "       started_at = EXCLUDED.started_at,"
+						  "       started_by = EXCLUDED.started_by",
+						  4, types, values, NULL, SPI_OK_INSERT);
+	}
+	PG_CATCH();
+	{
+		if (step_holds_session_lock)
+			migr_lock_release_session();
+		step_holds_session_lock = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	migr_owner_end(&scope);
+	SPI_finish();
+
+	if (!callback_registered)
+	{
+		RegisterXactCallback(step_xact_callback, NULL);
+		callback_registered = true;
+	}
+	step_active = true;
+	PG_RETURN_VOID();
+}
+
+/*
+ * migr_step_end(revision, direction, checksum, target): record the step as
+ * migr_upgrade() records one.
+ */
+Datum
+migr_script_end(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		up = direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	MigrCaller	caller;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	MigrRevisionRow *row;
+	MigrStepRecord rec = {0};
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	int			n;
+
+	if (!step_active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no script step is running in this session"),
+				 errhint("migr_step_end() follows the migr_step_begin() of the same step.")));
+	migr_capture_caller(&caller);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = CStringGetTextDatum(up ? "up" : "down");
+	migr_catalog_exec("DELETE FROM migr.in_progress"
+					  " WHERE revision = $1 AND direction = $2 RETURNING started_at",
+					  2, types, values, NULL, SPI_OK_DELETE_RETURNING);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("step %s (%s) was not begun", id, up ? "up" : "down"),
+				 errhint("Run the script migr_script() wrote as it is.")));
+	rec.started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 1,
+													   &isnull));
+
+	graph = migr_graph_load();
+	n = migr_graph_find(graph, id);
+	row = migr_catalog_fetch_revision(id);
+	rec.run_id = migr_catalog_next_run_id();
+	rec.operation = up ? "upgrade" : "downgrade";
+	rec.revision = id;
+	rec.up = up;
+	rec.target = target;
+	rec.checksum = migr_checksum(row->upgrade, row->downgrade);
+	rec.downgrade = row->downgrade;
+	rec.wal_before = GetXLogInsertRecPtr();
+	rec.finished_at = GetCurrentTimestamp();
+	migr_graph_apply_step(graph, n, up, &rec.version_remove, &rec.version_add);
+	migr_catalog_bump_generation();
+	migr_catalog_record_step(&rec, &caller);
+
+	migr_owner_end(&scope);
+	SPI_finish();
+
+	if (step_holds_session_lock)
+		migr_lock_release_session();
+	step_holds_session_lock = false;
+	step_active = false;
+	PG_RETURN_VOID();
+}
