@@ -160,9 +160,21 @@ analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info)
 		switch (cmd->subtype)
 		{
 			case AT_AddColumn:
-				if (column_add_rewrites(castNode(ColumnDef, cmd->def)))
-					info->rewrites = true;
-				break;
+				{
+					ColumnDef  *col = castNode(ColumnDef, cmd->def);
+					ListCell   *lc2;
+
+					if (column_add_rewrites(col))
+						info->rewrites = true;
+					foreach(lc2, col->constraints)
+					{
+						Constraint *con = lfirst_node(Constraint, lc2);
+
+						if (con->contype == CONSTR_FOREIGN && con->pktable)
+							add_lock(info, con->pktable, ShareRowExclusiveLock);
+					}
+					break;
+				}
 			case AT_AlterColumnType:
 				if (type_change_rewrites(stmt->relation, cmd->name,
 										 castNode(ColumnDef, cmd->def)->typeName))
