@@ -4,12 +4,12 @@ BEGIN;
 SELECT plan(59);
 
 -- The API: names, parameter types, results.
-SELECT has_function('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]', 'text[]', 'text[]', 'boolean']);
+SELECT has_function('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]', 'text[]', 'text[]', 'boolean', 'boolean']);
 SELECT has_function('migr_merge', ARRAY['text[]', 'text', 'text']);
 SELECT has_function('migr_branches', ARRAY[]::text[]);
-SELECT has_function('migr_upgrade', ARRAY['text']);
+SELECT has_function('migr_upgrade', ARRAY['text', 'boolean']);
 SELECT has_function('migr_upgrade', ARRAY['integer']);
-SELECT has_function('migr_downgrade', ARRAY['text']);
+SELECT has_function('migr_downgrade', ARRAY['text', 'boolean']);
 SELECT has_function('migr_downgrade', ARRAY['integer']);
 SELECT has_function('migr_stamp', ARRAY['text[]']);
 SELECT has_function('migr_stamp', ARRAY['text[]', 'boolean']);
@@ -17,17 +17,17 @@ SELECT has_function('migr_current', ARRAY[]::text[]);
 SELECT has_function('migr_heads', ARRAY[]::text[]);
 SELECT has_function('migr_history', ARRAY['text']);
 SELECT has_function('migr_show', ARRAY['text']);
-SELECT function_returns('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]', 'text[]', 'text[]', 'boolean'], 'text');
+SELECT function_returns('migr_revision', ARRAY['text', 'text', 'text', 'text', 'text[]', 'text[]', 'text[]', 'boolean', 'boolean'], 'text');
 SELECT function_returns('migr_merge', ARRAY['text[]', 'text', 'text'], 'text');
 SELECT function_returns('migr_current', 'setof text');
 SELECT function_returns('migr_show', ARRAY['text'], 'migr.revision_info');
-SELECT tables_are('migr', ARRAY['revisions', 'branch_labels', 'applied', 'version', 'log', 'state', 'launch']);
+SELECT tables_are('migr', ARRAY['revisions', 'branch_labels', 'applied', 'version', 'log', 'state', 'launch', 'in_progress']);
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
              FROM pg_extension e, unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
             WHERE e.extname = 'migr'),
-          ARRAY['applied', 'branch_labels', 'launch', 'log', 'log_seq', 'revision_seq', 'revisions', 'run_seq', 'version'],
+          ARRAY['applied', 'branch_labels', 'in_progress', 'launch', 'log', 'log_seq', 'revision_seq', 'revisions', 'run_seq', 'version'],
           'every catalog table and sequence but migr.state is extension configuration');
-SELECT ok(NOT has_function_privilege('public', 'migr_upgrade(text)', 'EXECUTE'), 'PUBLIC cannot migr_upgrade');
+SELECT ok(NOT has_function_privilege('public', 'migr_upgrade(text,boolean)', 'EXECUTE'), 'PUBLIC cannot migr_upgrade');
 SELECT ok(NOT has_function_privilege('public', 'migr_show(text)', 'EXECUTE'), 'PUBLIC cannot migr_show');
 SELECT ok(has_function_privilege('public', 'migr_history(text)', 'EXECUTE'), 'PUBLIC can migr_history');
 SELECT ok(NOT has_function_privilege('public', 'migr_merge(text[],text,text)', 'EXECUTE'), 'PUBLIC cannot migr_merge');

@@ -124,12 +124,15 @@ SELECT DISTINCT p.pronamespace::regnamespace AS schema
 -- migr_show (which reveals scripts); granted on the read-only functions.
 SELECT f AS function, has_function_privilege('public', f, 'EXECUTE') AS public_execute
   FROM unnest(ARRAY[
-    'migr_revision(text,text,text,text,text[],text[],text[],boolean)',
+    'migr_revision(text,text,text,text,text[],text[],text[],boolean,boolean)',
     'migr_merge(text[],text,text)',
-    'migr_upgrade(text)', 'migr_upgrade(integer)',
-    'migr_downgrade(text)', 'migr_downgrade(integer)',
+    'migr_upgrade(text,boolean)', 'migr_upgrade(integer)',
+    'migr_downgrade(text,boolean)', 'migr_downgrade(integer)',
     'migr_stamp(text[])', 'migr_stamp(text[],boolean)', 'migr_show(text)',
     'migr_redo(text)', 'migr_launch()', 'migr_repair(text)',
+    'migr_plan(text,text)', 'migr_lint(text)', 'migr_script(text,text)',
+    'migr_step_begin(text,text,text,text)', 'migr_step_end(text,text,text,text)',
+    'migr_upgrade_each(text)',
     'migr_current()', 'migr_heads()', 'migr_branches()', 'migr_history(text)',
     'migr_validate()', 'migr_rollback_check(text)', 'migr_check_head(text,boolean)',
     'migr_status()']) AS f;

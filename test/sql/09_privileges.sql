@@ -89,9 +89,9 @@ RESET client_min_messages;
 CREATE ROLE regress_migr_deployer;
 CREATE ROLE regress_migr_app;
 CREATE ROLE regress_migr_evil;
-GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean),
-      migr_merge(text[], text, text), migr_upgrade(text),
-      migr_upgrade(integer), migr_downgrade(text), migr_downgrade(integer),
+GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean, boolean),
+      migr_merge(text[], text, text), migr_upgrade(text, boolean),
+      migr_upgrade(integer), migr_downgrade(text, boolean), migr_downgrade(integer),
       migr_stamp(VARIADIC text[]), migr_stamp(text[], boolean), migr_show(text)
    TO regress_migr_deployer, regress_migr_evil;
 GRANT CREATE ON SCHEMA public TO regress_migr_deployer;

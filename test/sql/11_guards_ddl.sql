@@ -69,8 +69,8 @@ SELECT migr_revision('definer trap',
   'DROP FUNCTION guard_app.owner_ddl()', 'guard_sd');
 SELECT step, revision FROM migr_upgrade();
 -- The app role cannot run migr's changing functions.
-SELECT has_function_privilege('regress_guard_app', 'migr_upgrade(text)', 'EXECUTE') AS app_can_upgrade,
-       has_function_privilege('regress_guard_app', 'migr_revision(text,text,text,text,text[],text[],text[],boolean)', 'EXECUTE') AS app_can_register;
+SELECT has_function_privilege('regress_guard_app', 'migr_upgrade(text,boolean)', 'EXECUTE') AS app_can_upgrade,
+       has_function_privilege('regress_guard_app', 'migr_revision(text,text,text,text,text[],text[],text[],boolean,boolean)', 'EXECUTE') AS app_can_register;
 -- Outside production the guard lets everything through.
 SELECT guard_try('CREATE TABLE guard_app.dev_only (id int)') LIKE 'ok%' AS dev_ddl_ok;
 SELECT guard_try('DROP TABLE guard_app.dev_only') LIKE 'ok%' AS dev_drop_ok;
