@@ -16,6 +16,9 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+# PGXS does not track headers: every object depends on the shared one.
+$(OBJS): src/migr.h
+
 # ---------------------------------------------------------------------------
 # Harness: `make demo` and `make test` work on a fresh Debian 12 (as root they
 # install the packages they need), so they only call scripts and must not

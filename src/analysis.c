@@ -18,6 +18,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/tablecmds.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -27,10 +28,40 @@
 #include "storage/lock.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "migr.h"
+
+/*
+ * The search_path the caller's scripts are written for.  Analysis runs
+ * while migr reads its catalog with its own search_path, so names in a
+ * script are looked up with this one, set around each lookup.  Only
+ * catalog lookups happen under it; nothing runs.
+ */
+static char *caller_search_path = NULL;
+
+void
+migr_analysis_search_path(const char *search_path)
+{
+	if (caller_search_path)
+		pfree(caller_search_path);
+	caller_search_path = MemoryContextStrdup(TopMemoryContext, search_path);
+}
+
+static int
+use_caller_search_path(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	if (caller_search_path)
+		(void) set_config_option("search_path", caller_search_path,
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	return nest;
+}
 
 /* "schema.name" or "name", as written. */
 static char *
@@ -66,16 +97,22 @@ calls_volatile_walker(Node *node, void *context)
 		return false;
 	if (IsA(node, FuncCall))
 	{
+		int			nest = use_caller_search_path();
 		FuncCandidateList c = FuncnameGetCandidates(((FuncCall *) node)->funcname,
 													-1, NIL, false, false,
 													false, true);
+		bool		volatile_found = false;
 
-		for (; c != NULL; c = c->next)
-			if (func_volatile(c->oid) == PROVOLATILE_VOLATILE)
-				return true;
+		for (; c != NULL && !volatile_found; c = c->next)
+			volatile_found = func_volatile(c->oid) == PROVOLATILE_VOLATILE;
+		AtEOXact_GUC(true, nest);
+		if (volatile_found)
+			return true;
 	}
 	return raw_expression_tree_walker(node, calls_volatile_walker, context);
 }
+
+static bool typmod_change_is_free(Oid type, int32 old_typmod, int32 new_typmod);
 
 /* Is the new column's type one of the serial pseudo-types? */
 static bool
@@ -125,6 +162,7 @@ column_add_rewrites(const ColumnDef *col)
 static bool
 type_change_rewrites(const RangeVar *rv, const char *column, const TypeName *type)
 {
+	int			nest = use_caller_search_path();
 	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 	AttrNumber	attnum;
 	Oid			old_type;
@@ -132,18 +170,52 @@ type_change_rewrites(const RangeVar *rv, const char *column, const TypeName *typ
 	int32		new_typmod;
 	int32		old_typmod;
 	Oid			collation;
+	Type		new_tup;
 
-	if (!OidIsValid(relid) || type == NULL)
+	if (!OidIsValid(relid) || type == NULL ||
+		(attnum = get_attnum(relid, column)) == InvalidAttrNumber)
+	{
+		AtEOXact_GUC(true, nest);
 		return true;
-	attnum = get_attnum(relid, column);
-	if (attnum == InvalidAttrNumber)
-		return true;
+	}
 	get_atttypetypmodcoll(relid, attnum, &old_type, &old_typmod, &collation);
-	typenameTypeIdAndMod(NULL, type, &new_type, &new_typmod);
+	/* A type the script itself creates is not there yet: assume a rewrite. */
+	new_tup = LookupTypeName(NULL, type, &new_typmod, true);
+	AtEOXact_GUC(true, nest);
+	if (new_tup == NULL)
+		return true;
+	new_type = typeTypeId(new_tup);
+	ReleaseSysCache(new_tup);
 	if (!IsBinaryCoercible(old_type, new_type))
 		return true;
-	/* A shorter length limit has to check every row. */
-	return new_typmod >= 0 && (old_typmod < 0 || new_typmod < old_typmod);
+	return !typmod_change_is_free(new_type, old_typmod, new_typmod);
+}
+
+/*
+ * Can the column keep its rows when only the type modifier changes?  Yes
+ * for the same modifier or none, a longer varchar, and a numeric with the
+ * same scale and no less precision; any other change is taken to rewrite
+ * (or at least check) every row.
+ */
+static bool
+typmod_change_is_free(Oid type, int32 old_typmod, int32 new_typmod)
+{
+	if (new_typmod == old_typmod || new_typmod < 0)
+		return true;
+	if (old_typmod < 0)
+		return false;
+	if (type == VARCHAROID)
+		return new_typmod >= old_typmod;
+	if (type == NUMERICOID)
+	{
+		int32		old_precision = ((old_typmod - VARHDRSZ) >> 16) & 0xffff;
+		int32		old_scale = (old_typmod - VARHDRSZ) & 0xffff;
+		int32		new_precision = ((new_typmod - VARHDRSZ) >> 16) & 0xffff;
+		int32		new_scale = (new_typmod - VARHDRSZ) & 0xffff;
+
+		return new_scale == old_scale && new_precision >= old_precision;
+	}
+	return false;
 }
 
 static void
@@ -428,7 +500,7 @@ lint_alter_table(AlterTableStmt *stmt, const MigrStatement *st,
 					add_finding(findings, "set-not-null-scan", "warning", st,
 								psprintf("SET NOT NULL on %s.%s scans the whole table under an ACCESS EXCLUSIVE lock",
 										 rel, cmd->name),
-								"First ADD CONSTRAINT ... CHECK (column IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT (which does not block writes); SET NOT NULL then uses the validated constraint and skips the scan.");
+								"ADD CONSTRAINT ... CHECK (column IS NOT NULL) NOT VALID in one revision, VALIDATE CONSTRAINT (which does not block writes) in the next, then SET NOT NULL, which uses the validated constraint instead of a scan.");
 				break;
 			case AT_AddConstraint:
 				{

@@ -22,6 +22,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -327,6 +328,8 @@ migr_capture_caller(MigrCaller *caller)
 	caller->current_user_id = GetUserId();
 	caller->session_user_name = GetUserNameFromId(GetSessionUserId(), false);
 	caller->current_user_name = GetUserNameFromId(GetUserId(), false);
+	caller->search_path = pstrdup(namespace_search_path);
+	migr_analysis_search_path(caller->search_path);
 }
 
 /*

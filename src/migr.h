@@ -87,6 +87,7 @@ typedef struct MigrCaller
 	Oid			current_user_id;
 	char	   *session_user_name;
 	char	   *current_user_name;
+	char	   *search_path;	/* the caller's, for reading its scripts */
 } MigrCaller;
 
 /* One row of migr.revisions, as far as the runner needs it. */
@@ -346,6 +347,7 @@ typedef struct MigrFinding
 	const char *safer;
 } MigrFinding;
 
+extern void migr_analysis_search_path(const char *search_path);
 extern void migr_analyze_statement(Node *parsetree, MigrStatementInfo *info);
 extern const char *migr_lock_mode_name(int mode);
 extern List *migr_lint_statements(List *statements);

@@ -266,7 +266,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(up ? "up" : "down");
 		values[2] = CStringGetTextDatum(target);
 		values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
-		migr_catalog_exec("SELECT started_at FROM migr.in_progress WHERE revision = $1",
+		migr_catalog_exec("SELECT started_at::text FROM migr.in_progress WHERE revision = $1",
 						  1, types, values, NULL, SPI_OK_SELECT);
 		if (SPI_processed > 0)
 			ereport(NOTICE,

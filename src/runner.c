@@ -863,12 +863,25 @@ target_argument(FunctionCallInfo fcinfo, bool downgrade)
 	return list_make1(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 }
 
+/* The dry_run argument of the text forms; NULL is refused like a NULL target. */
+static bool
+dry_run_argument(FunctionCallInfo fcinfo)
+{
+	if (PG_NARGS() < 2)
+		return false;
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dry_run must not be NULL")));
+	return PG_GETARG_BOOL(1);
+}
+
 /* migr_upgrade(target text) and migr_upgrade(target integer) */
 Datum
 migr_upgrade(PG_FUNCTION_ARGS)
 {
 	run_operation(fcinfo, OP_UPGRADE, target_argument(fcinfo, false), false,
-				  PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
+				  dry_run_argument(fcinfo));
 	return (Datum) 0;
 }
 
@@ -877,7 +890,7 @@ Datum
 migr_downgrade(PG_FUNCTION_ARGS)
 {
 	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false,
-				  PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
+				  dry_run_argument(fcinfo));
 	return (Datum) 0;
 }
 
