@@ -125,6 +125,8 @@ file_error(const MigrFile *file, int line, const char *fmt,...)
 			break;
 		enlargeStringInfo(&detail, needed);
 	}
+	if (line <= 0)
+		detail.data[0] = pg_toupper((unsigned char) detail.data[0]);
 	if (file->display != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -481,9 +483,10 @@ file_error_callback(void *arg)
 	StringInfoData where;
 
 	initStringInfo(&where);
-	appendStringInfo(&where, "upgrade script from line %d", file->upgrade_line + 1);
+	appendStringInfo(&where, "its upgrade script starts on line %d",
+					 file->upgrade_line + 1);
 	if (file->downgrade_line > 0)
-		appendStringInfo(&where, ", downgrade script from line %d",
+		appendStringInfo(&where, ", its downgrade script on line %d",
 						 file->downgrade_line + 1);
 	if (file->display != NULL)
 		errcontext("migration file \"%s\" (%s)", file->display, where.data);
@@ -826,6 +829,11 @@ migr_template(PG_FUNCTION_ARGS)
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	file.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!fits_header(file.message))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the message of a migration file must fit on one header line"),
+				 errdetail("It has a line break or spaces at either end.")));
 	if (!PG_ARGISNULL(1))
 	{
 		file.id = text_to_cstring(PG_GETARG_TEXT_PP(1));
