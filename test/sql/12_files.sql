@@ -303,4 +303,4 @@ SELECT p.oid::regprocedure AS function,
                 WHERE a.grantee = 0) AS public_execute
   FROM pg_proc p
  WHERE p.proname IN ('migr_load', 'migr_export', 'migr_template')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
