@@ -1,12 +1,15 @@
 -- examples/demo.sql: a tour of migr, run by `make demo`.
 --
--- A small application's schema grows by two revisions: the initial schema
--- (tiers, users and an admin user) and "add widget table".  The demo
--- registers both, upgrades to head, downgrades one step, upgrades again and
--- shows the log.  It expects a fresh database; by hand:
+-- The example application's schema lives in examples/migrations/, one file
+-- per revision: the initial schema (tiers, users and an admin user), "add
+-- widget table", a data migration (users get a tier_id filled in from their
+-- plan) and, shipped on its own, the destructive change that drops the old
+-- plan column.  The demo loads the files with psql alone, upgrades to head,
+-- downgrades one step, upgrades again and shows the log.  It expects a fresh
+-- database and runs from examples/ (the file paths are relative); by hand:
 --
 --     createdb migr_demo
---     psql -v ON_ERROR_STOP=1 -d migr_demo -f examples/demo.sql
+--     cd examples && psql -v ON_ERROR_STOP=1 -d migr_demo -f demo.sql
 
 -- From here on psql shows each statement it sends (not comments or \echo
 -- lines: those narrate).  `make demo` has created the extension already;
@@ -17,77 +20,62 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS migr;
 RESET client_min_messages;
 \set QUIET off
+
+\echo
+\echo '== 1. Load the migration files: psql reads each into a variable (the "x"'
+\echo '==    keeps a final newline that psql would drop), one migr_load call'
+\echo '==    registers them all.  The order does not matter: parents go first.'
+\echo '==    (bin/migr-load migrations does exactly this.)'
+\set c4 `cat migrations/0004_drop_users_plan.sql && printf x`
+\set c3 `cat migrations/0003_users_tier_id.sql && printf x`
+\set c2 `cat migrations/0002_add_widget_table.sql && printf x`
+\set c1 `cat migrations/0001_initial_schema.sql && printf x`
+\set files 'ARRAY[left(:''c4'', -1), left(:''c3'', -1), left(:''c2'', -1), left(:''c1'', -1)]'
+\set names 'ARRAY[''0004_drop_users_plan.sql'', ''0003_users_tier_id.sql'', ''0002_add_widget_table.sql'', ''0001_initial_schema.sql'']'
+-- (psql would echo the files' whole text: show the call as written instead)
+\echo 'SELECT * FROM migr_load(ARRAY[left(:''c4'', -1), ...], ARRAY[''0004_drop_users_plan.sql'', ...]);'
+SELECT * FROM migr_load(:files, :names);
 \set ECHO queries
 
 \echo
-\echo '== 1. Register the initial schema (a new base: down_revision => ''{}'')'
-SELECT migr_revision(
-    message       => 'initial schema',
-    revision      => '0001_initial_schema',
-    down_revision => '{}',
-    upgrade       => $up$
-        CREATE TABLE tiers (
-            id    integer PRIMARY KEY,
-            name  text NOT NULL UNIQUE
-        );
-        CREATE TABLE users (
-            id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            email    text NOT NULL UNIQUE,
-            tier_id  integer NOT NULL REFERENCES tiers,
-            is_admin boolean NOT NULL DEFAULT false
-        );
-        INSERT INTO tiers VALUES (1, 'free'), (2, 'pro');
-        INSERT INTO users (email, tier_id, is_admin)
-        VALUES ('admin@example.com', 2, true);
-    $up$,
-    downgrade     => $down$
-        DROP TABLE users;
-        DROP TABLE tiers;
-    $down$);
-
-\echo
-\echo '== 2. Register "add widget table" (no down_revision: its parent is the current head)'
-SELECT migr_revision(
-    message   => 'add widget table',
-    revision  => '0002_add_widget_table',
-    upgrade   => $up$
-        CREATE TABLE widgets (
-            id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            owner_id bigint NOT NULL REFERENCES users,
-            name     text NOT NULL
-        );
-    $up$,
-    downgrade => 'DROP TABLE widgets;');
-
-\echo
-\echo '== 3. History, newest first.  Nothing is applied yet: the database is at base.'
+\echo '== 2. History, newest first.  Nothing is applied yet: the database is at base.'
 SELECT revision, down_revision, message, is_current, is_head, applied_at
   FROM migr_history();
 SELECT * FROM migr_current();
 
 \echo
-\echo '== 4. Upgrade to head: both revisions run, in one transaction'
+\echo '== 3. Upgrade to head: every revision runs, in one transaction'
 SELECT * FROM migr_upgrade('head');
 SELECT * FROM migr_current();
 SELECT u.email, t.name AS tier, u.is_admin
   FROM users u JOIN tiers t ON t.id = u.tier_id;
 
 \echo
-\echo '== 5. Upgrading again has nothing to do: no rows'
+\echo '== 4. Loading the same files again and upgrading again change nothing'
+\set ECHO none
+\echo 'SELECT * FROM migr_load(ARRAY[left(:''c4'', -1), ...], ARRAY[''0004_drop_users_plan.sql'', ...]);'
+SELECT * FROM migr_load(:files, :names);
+\set ECHO queries
 SELECT * FROM migr_upgrade('head');
 
 \echo
-\echo '== 6. Downgrade one step: the widget table goes away'
+\echo '== 5. Downgrade one step: the plan column comes back, filled in again'
 SELECT * FROM migr_downgrade(-1);
 SELECT * FROM migr_current();
-SELECT to_regclass('widgets') AS widgets_table;
+SELECT email, plan, tier_id FROM users;
 
 \echo
-\echo '== 7. Upgrade again'
+\echo '== 6. Upgrade again'
 SELECT * FROM migr_upgrade('head');
-SELECT * FROM migr_current();
 SELECT revision, message, is_current, applied_at IS NOT NULL AS applied
   FROM migr_history();
+
+\echo
+\echo '== 7. The next migration file: a fresh id on top of the head, to edit'
+\echo '==    (bin/migr-new migrations "message" writes it into the directory)'
+\x on
+SELECT filename, content FROM migr_template('add widget colors');
+\x off
 
 \echo
 \echo '== 8. The log: one row per step (durations, times and WAL positions omitted)'

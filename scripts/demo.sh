@@ -5,7 +5,7 @@
 # first error).  The cluster and its scratch dir are removed afterwards.
 #
 # examples/ is copied to the scratch dir and demo.sql runs from that copy, so
-# \ir paths relative to demo.sql work.  test/extra.conf, when present, is
+# the paths in it (migrations/*.sql, read with psql backquotes) work.  test/extra.conf, when present, is
 # appended to the cluster's postgresql.conf (as for `make test`).
 
 set -euo pipefail

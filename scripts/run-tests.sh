@@ -35,7 +35,10 @@
 #              (PERL5LIB has the PGXS perl dir and the copy of test/).  Each
 #              file makes its own nodes ($node->init; $node->start); the
 #              installed migr is what they load.  The cwd is the scratch copy
-#              of test/ (../examples and ../expected are copied beside it).
+#              of test/ (../examples and ../expected are copied beside it,
+#              and ../bin from the checkout).  MIGR_REPO is the directory
+#              holding these copies (test/, examples/, expected/, bin/), for
+#              tests that run the shell tools: "$ENV{MIGR_REPO}/bin/migr-load".
 #              Environment: PATH starts with /usr/lib/postgresql/15/bin;
 #              PG_REGRESS, TESTDIR and TESTDATADIR (tmp_check in scratch) and
 #              TMPDIR (in scratch) are set; TEMP_CONFIG is test/extra.conf
@@ -130,6 +133,8 @@ copy_to_scratch "$SRC" "$TEST_ROOT/test"
 for d in expected examples; do
     [ -d "$TEST_ROOT/$d" ] && copy_to_scratch "$SRC" "$TEST_ROOT/$d"
 done
+# The shell tools always come from the checkout (TAP tests run them).
+[ -d "$REPO/bin" ] && copy_to_scratch "$SRC" "$REPO/bin"
 EXTRA_CONF=
 [ -f "$SRC/test/extra.conf" ] && EXTRA_CONF=$SRC/test/extra.conf
 
@@ -274,6 +279,7 @@ run_tap()
             PATH="$PGBIN:$PATH" \
             PERL5LIB="$PG_PERL_LIB:$SRC/test${PERL5LIB:+:$PERL5LIB}" \
             PG_REGRESS="$PG_REGRESS" \
+            MIGR_REPO="$SRC" \
             TESTDIR="$tapdir" \
             TESTDATADIR="$tapdir/tmp_check" \
             TMPDIR="$tapdir/tmp" \

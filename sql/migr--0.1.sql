@@ -457,3 +457,40 @@ REVOKE ALL ON FUNCTION migr_downgrade(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_stamp(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_stamp(text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migr_show(text) FROM PUBLIC;
+
+/* ---------------------------------------------------------------------
+ * Migration files: one revision per file, parsed and written by migr
+ * (src/files.c).  See "Migration files" in README.md.
+ * ---------------------------------------------------------------------
+ */
+
+/* Register the revision one file describes; returns its id. */
+CREATE FUNCTION migr_load(content text, filename text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_load_file'
+LANGUAGE C VOLATILE;
+
+/* Register a set of files, parents first whatever the array order. */
+CREATE FUNCTION migr_load(contents text[], filenames text[] DEFAULT NULL)
+RETURNS TABLE (filename text, revision text, action text)
+AS 'MODULE_PATHNAME', 'migr_load_files'
+LANGUAGE C VOLATILE;
+
+/* Every revision as a file, in registration order. */
+CREATE FUNCTION migr_export()
+RETURNS TABLE (filename text, content text)
+AS 'MODULE_PATHNAME', 'migr_export'
+LANGUAGE C STABLE;
+
+/* A new file to edit, on top of the single head; registers nothing. */
+CREATE FUNCTION migr_template(message text, revision text DEFAULT NULL,
+                              down_revision text[] DEFAULT NULL)
+RETURNS TABLE (filename text, content text)
+AS 'MODULE_PATHNAME', 'migr_template'
+LANGUAGE C VOLATILE;
+
+/* Loading registers revisions; export and template reveal scripts and ids. */
+REVOKE ALL ON FUNCTION migr_load(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_load(text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_export() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migr_template(text, text, text[]) FROM PUBLIC;

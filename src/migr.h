@@ -9,7 +9,10 @@
  *		script.c	parses, validates and checksums migration scripts
  *		graph.c		the in-memory revision graph and its walks
  *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
- *		register.c	migr_revision(), migr_merge()
+ *		register.c	migr_revision(), migr_merge(); migr_register(), the one
+ *					registration path
+ *		files.c		migration files: their format (parse and write),
+ *					migr_load(), migr_export(), migr_template()
  *		classify.c	tells destructive statements from additive ones
  *		analysis.c	what a statement locks, rewrites, scans; lint rules
  *		plan.c		the steps of an operation and the checks before it runs
@@ -297,6 +300,49 @@ extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
 							List *steps, const MigrCaller *caller, bool offline);
 extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
+
+/* ---------------------------------------------------------------------
+ * register.c
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * What a registration asks for.  A list that is not "given" (SQL NULL)
+ * keeps what an existing revision has: its parents (for a new revision,
+ * the graph's single head), dependencies and labels; destructive not given
+ * only classifies (or keeps what an existing revision has).
+ */
+typedef struct MigrRegistration
+{
+	const char *message;
+	const char *upgrade;
+	const char *downgrade;		/* NULL: the revision has none */
+	const char *id;				/* NULL: generate one */
+	List	   *down_revision;	/* names as given (char *) */
+	bool		down_revision_given;
+	List	   *branch_labels;
+	bool		branch_labels_given;
+	List	   *depends_on;
+	bool		depends_on_given;
+	bool		destructive;
+	bool		destructive_given;
+	bool		transactional;
+	bool		transactional_given;
+} MigrRegistration;
+
+/* What a registration did. */
+typedef enum MigrRegisterResult
+{
+	MIGR_REGISTERED,			/* a new revision */
+	MIGR_UPDATED,				/* an existing one changed */
+	MIGR_UNCHANGED				/* identical to what was registered */
+} MigrRegisterResult;
+
+extern char *migr_register(const MigrRegistration *reg,
+						   MigrRegisterResult *result);
+extern char *migr_generate_revision_id(void);
+extern List *migr_new_revision_parents(List *names, bool given,
+									   const char *self);
 
 /* ---------------------------------------------------------------------
  * runner.c

@@ -3,6 +3,10 @@
  * register.c
  *		migr_revision() and migr_merge(): store revisions in the catalog.
  *
+ * migr_register() is the one registration path: migr_revision() and
+ * migr_load() (files.c) both go through it, so a revision loaded from a
+ * file obeys exactly the rules of one registered by a call.
+ *
  * Everything is checked before anything is stored: the id, the branch
  * labels, the parents and dependencies, and both scripts (parsed by the
  * server's parser).  Registering the identical revision again is a no-op; a
@@ -33,9 +37,12 @@
 PG_FUNCTION_INFO_V1(migr_revision);
 PG_FUNCTION_INFO_V1(migr_merge);
 
-/* A fresh random id of MIGR_GENERATED_ID_LEN hexadecimal digits. */
-static char *
-generate_revision_id(void)
+/*
+ * A fresh random id of MIGR_GENERATED_ID_LEN hexadecimal digits, used by no
+ * revision and no label.  Inside an owner scope.
+ */
+char *
+migr_generate_revision_id(void)
 {
 	uint8		bytes[MIGR_GENERATED_ID_LEN / 2];
 	char	   *id = palloc(MIGR_GENERATED_ID_LEN + 1);
@@ -251,6 +258,21 @@ default_parents(void)
 }
 
 /*
+ * The parents a new revision "self" would get: "names" resolved as
+ * registration resolves down_revision, or, when not given, the graph's
+ * single head.  For migr_template(); inside an owner scope.
+ */
+List *
+migr_new_revision_parents(List *names, bool given, const char *self)
+{
+	MigrGraph  *graph = NULL;
+
+	if (!given)
+		return default_parents();
+	return resolve_references(names, self, NIL, &graph, "down_revision");
+}
+
+/*
  * Check the branch labels of "row": valid names, none a revision id, none
  * carried by another revision, none twice.  Sorts them.
  */
@@ -434,9 +456,10 @@ warn_lint_findings(const char *id, List *statements)
 
 /*
  * Store "row" (new, identical, or changed before it was ever applied).
- * "existing" is the stored revision with this id, or NULL.
+ * "existing" is the stored revision with this id, or NULL.  Says which of
+ * the three it was.
  */
-static void
+static MigrRegisterResult
 store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 			   MigrGraph *graph, const MigrCaller *caller)
 {
@@ -453,7 +476,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		lists_equal(existing->labels, row->labels) &&
 		existing->destructive == row->destructive &&
 		existing->transactional == row->transactional)
-		return;					/* identical: nothing to do */
+		return MIGR_UNCHANGED;	/* identical: nothing to do */
 
 	migr_require_confirmation("registering a revision");
 	migr_catalog_bump_generation();
@@ -470,7 +493,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 					 errhint("Choose an id that no branch label uses.")));
 		migr_catalog_insert_revision(row, caller);
 		migr_catalog_record_event(&event, caller);
-		return;
+		return MIGR_REGISTERED;
 	}
 
 	edges_changed = !lists_equal(existing->parents, row->parents) ||
@@ -482,14 +505,17 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		check_no_cycle(row, graph ? graph : migr_graph_load());
 	migr_catalog_update_revision(row, existing->parents);
 	migr_catalog_record_event(&event, caller);
+	return MIGR_UPDATED;
 }
 
 /*
- * migr_revision(message, upgrade, downgrade, revision, down_revision,
- *				 branch_labels, depends_on, destructive, transactional)
+ * Register the revision "reg" describes: the one path behind
+ * migr_revision() and migr_load().  Connects to SPI, switches to the
+ * extension owner and takes the migr lock itself.  Returns the id; *result
+ * (if not NULL) says whether it was new, changed or identical.
  */
-Datum
-migr_revision(PG_FUNCTION_ARGS)
+char *
+migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 {
 	MigrRevisionRow row = {0};
 	MigrRevisionRow *existing;
@@ -497,6 +523,99 @@ migr_revision(PG_FUNCTION_ARGS)
 	MigrOwnerScope scope;
 	MigrGraph  *graph = NULL;
 	List	   *statements;
+	MigrRegisterResult outcome;
+
+	row.message = pstrdup(reg->message);
+	row.upgrade = pstrdup(reg->upgrade);
+	row.downgrade = reg->downgrade ? pstrdup(reg->downgrade) : NULL;
+	if (reg->id != NULL)
+	{
+		row.id = pstrdup(reg->id);
+		migr_check_revision_id(row.id, "revision id");
+	}
+
+	migr_capture_caller(&caller);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+	migr_lock_acquire("registering a revision");
+
+	if (row.id == NULL)
+		row.id = migr_generate_revision_id();
+
+	/*
+	 * Scripts: must parse, no psql meta-commands, no transaction control.
+	 * Only a merge (two or more parents named) may have an empty upgrade,
+	 * as migr_merge() makes them.
+	 */
+	statements = migr_parse_script(row.upgrade, row.id, "upgrade");
+	if (statements == NIL &&
+		(!reg->down_revision_given || list_length(reg->down_revision) < 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("upgrade script of revision %s contains no statement", row.id),
+				 errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
+	if (row.downgrade != NULL)
+		(void) migr_parse_script(row.downgrade, row.id, "downgrade");
+	row.checksum = migr_checksum(row.upgrade, row.downgrade);
+	check_destructive(&row, statements, !reg->destructive_given,
+					  reg->destructive_given && reg->destructive);
+	check_transactional(&row,
+						row.downgrade ? list_concat_copy(statements,
+														 migr_parse_script(row.downgrade, row.id, "downgrade"))
+						: statements,
+						!reg->transactional_given,
+						reg->transactional_given && reg->transactional);
+
+	existing = migr_catalog_fetch_revision(row.id);
+	if (existing == NULL || strcmp(existing->checksum, row.checksum) != 0)
+		warn_lint_findings(row.id, statements);
+
+	/* Parents, dependencies and labels: not given keeps what is registered. */
+	if (reg->down_revision_given)
+		row.parents = resolve_references(reg->down_revision, row.id,
+										 existing ? existing->parents : NIL,
+										 &graph, "down_revision");
+	else if (existing != NULL)
+		row.parents = existing->parents;
+	else
+		row.parents = default_parents();
+
+	if (reg->depends_on_given)
+		row.depends_on = resolve_references(reg->depends_on, row.id,
+											existing ? existing->depends_on : NIL,
+											&graph, "depends_on");
+	else if (existing != NULL)
+		row.depends_on = existing->depends_on;
+
+	if (reg->branch_labels_given)
+		row.labels = reg->branch_labels;
+	else if (existing != NULL)
+		row.labels = existing->labels;
+
+	if (!reg->destructive_given && existing != NULL)
+		row.destructive = existing->destructive;
+	if (!reg->transactional_given && existing != NULL && !existing->transactional)
+		row.transactional = false;
+
+	outcome = store_revision(&row, existing, graph, &caller);
+	remember_head(existing == NULL && !reg->down_revision_given ? row.id : NULL);
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	if (result != NULL)
+		*result = outcome;
+	return row.id;
+}
+
+/*
+ * migr_revision(message, upgrade, downgrade, revision, down_revision,
+ *				 branch_labels, depends_on, destructive)
+ */
+Datum
+migr_revision(PG_FUNCTION_ARGS)
+{
+	MigrRegistration reg = {0};
 
 	migr_check_not_nested();
 	if (PG_ARGISNULL(0))
@@ -509,79 +628,37 @@ migr_revision(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("upgrade script must not be NULL")));
 
-	row.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	row.upgrade = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	row.downgrade = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (!PG_ARGISNULL(3))
+	reg.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	reg.upgrade = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	reg.downgrade = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	reg.id = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (!PG_ARGISNULL(4))
 	{
-		row.id = text_to_cstring(PG_GETARG_TEXT_PP(3));
-		migr_check_revision_id(row.id, "revision id");
+		reg.down_revision_given = true;
+		reg.down_revision = array_argument(PG_GETARG_ARRAYTYPE_P(4), "down_revision");
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		reg.branch_labels_given = true;
+		reg.branch_labels = array_argument(PG_GETARG_ARRAYTYPE_P(5), "branch_labels");
+	}
+	if (!PG_ARGISNULL(6))
+	{
+		reg.depends_on_given = true;
+		reg.depends_on = array_argument(PG_GETARG_ARRAYTYPE_P(6), "depends_on");
+	}
+	if (!PG_ARGISNULL(7))
+	{
+		reg.destructive_given = true;
+		reg.destructive = PG_GETARG_BOOL(7);
+	}
+	if (!PG_ARGISNULL(8))
+	{
+		reg.transactional_given = true;
+		reg.transactional = PG_GETARG_BOOL(8);
 	}
 
-	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
-	migr_lock_acquire("registering a revision");
-
-	if (row.id == NULL)
-		row.id = generate_revision_id();
-
-	/* Scripts: must parse, no psql meta-commands, no transaction control. */
-	statements = migr_parse_script(row.upgrade, row.id, "upgrade");
-	if (statements == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("upgrade script of revision %s contains no statement", row.id),
-				 errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
-	if (row.downgrade != NULL)
-		(void) migr_parse_script(row.downgrade, row.id, "downgrade");
-	row.checksum = migr_checksum(row.upgrade, row.downgrade);
-	check_destructive(&row, statements, PG_ARGISNULL(7),
-					  !PG_ARGISNULL(7) && PG_GETARG_BOOL(7));
-	check_transactional(&row,
-						row.downgrade ? list_concat_copy(statements,
-														 migr_parse_script(row.downgrade, row.id, "downgrade"))
-						: statements,
-						PG_ARGISNULL(8), !PG_ARGISNULL(8) && PG_GETARG_BOOL(8));
-
-	existing = migr_catalog_fetch_revision(row.id);
-	if (existing == NULL || strcmp(existing->checksum, row.checksum) != 0)
-		warn_lint_findings(row.id, statements);
-
-	/* Parents, dependencies and labels: NULL keeps what is registered. */
-	if (!PG_ARGISNULL(4))
-		row.parents = resolve_references(array_argument(PG_GETARG_ARRAYTYPE_P(4), "down_revision"),
-										 row.id, existing ? existing->parents : NIL,
-										 &graph, "down_revision");
-	else if (existing != NULL)
-		row.parents = existing->parents;
-	else
-		row.parents = default_parents();
-
-	if (!PG_ARGISNULL(6))
-		row.depends_on = resolve_references(array_argument(PG_GETARG_ARRAYTYPE_P(6), "depends_on"),
-											row.id, existing ? existing->depends_on : NIL,
-											&graph, "depends_on");
-	else if (existing != NULL)
-		row.depends_on = existing->depends_on;
-
-	if (!PG_ARGISNULL(5))
-		row.labels = array_argument(PG_GETARG_ARRAYTYPE_P(5), "branch_labels");
-	else if (existing != NULL)
-		row.labels = existing->labels;
-
-	if (PG_ARGISNULL(7) && existing != NULL)
-		row.destructive = existing->destructive;
-	if (PG_ARGISNULL(8) && existing != NULL && !existing->transactional)
-		row.transactional = false;
-
-	store_revision(&row, existing, graph, &caller);
-	remember_head(existing == NULL && PG_ARGISNULL(4) ? row.id : NULL);
-
-	migr_owner_end(&scope);
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(row.id));
+	PG_RETURN_TEXT_P(cstring_to_text(migr_register(&reg, NULL)));
 }
 
 /* Registration order: the order a merge lists its parents in. */
@@ -630,7 +707,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	migr_owner_begin(&scope);
 	migr_lock_acquire("registering a merge");
 	if (row.id == NULL)
-		row.id = generate_revision_id();
+		row.id = migr_generate_revision_id();
 
 	graph = migr_graph_load();
 	/* "heads" here means the heads nothing depends on: the others come along. */
@@ -668,7 +745,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	foreach(lc, parents)
 		row.parents = lappend(row.parents, graph->nodes[lfirst_int(lc)].id);
 
-	store_revision(&row, migr_catalog_fetch_revision(row.id), graph, &caller);
+	(void) store_revision(&row, migr_catalog_fetch_revision(row.id), graph, &caller);
 	remember_head(NULL);
 
 	migr_owner_end(&scope);

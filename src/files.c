@@ -1,0 +1,903 @@
+/*-------------------------------------------------------------------------
+ *
+ * files.c
+ *		Migration files: their format, and the SQL functions that move
+ *		revisions between files and the catalog (migr_load, migr_export,
+ *		migr_template).
+ *
+ * A migration file is plain SQL with comment markers, one revision per
+ * file:
+ *
+ *		-- migr:revision 0002_add_widget_table
+ *		-- migr:down_revision 0001_initial_schema
+ *		-- migr:message add widget table
+ *
+ *		-- migr:upgrade
+ *		CREATE TABLE widgets (id bigint PRIMARY KEY);
+ *
+ *		-- migr:downgrade
+ *		DROP TABLE widgets;
+ *
+ * A marker is a whole line that starts with "-- migr:" (a trailing CR is
+ * ignored).  The header holds the keys; the sections hold the scripts,
+ * exactly: a section is the text after its marker line up to (not
+ * including) the newline before the next marker line, or up to the end of
+ * the file less at most one final newline.  So writing a revision and
+ * reading it back gives the very same scripts, and the same checksum.
+ *
+ * This file only knows the format.  Registering what a file describes goes
+ * through migr_register() (register.c), the path migr_revision() takes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_load_file);
+PG_FUNCTION_INFO_V1(migr_load_files);
+PG_FUNCTION_INFO_V1(migr_export);
+PG_FUNCTION_INFO_V1(migr_template);
+
+#define MARKER			"-- migr:"
+#define MARKER_LEN		(sizeof(MARKER) - 1)
+
+/* Header keys, in the order the formatter writes them. */
+typedef enum FileKey
+{
+	KEY_REVISION,
+	KEY_DOWN_REVISION,
+	KEY_MESSAGE,
+	KEY_BRANCH_LABELS,
+	KEY_DEPENDS_ON,
+	KEY_DESTRUCTIVE,
+	KEY_TRANSACTIONAL,
+	NUM_KEYS
+} FileKey;
+
+static const char *const key_names[NUM_KEYS] = {
+	[KEY_REVISION] = "revision",
+	[KEY_DOWN_REVISION] = "down_revision",
+	[KEY_MESSAGE] = "message",
+	[KEY_BRANCH_LABELS] = "branch_labels",
+	[KEY_DEPENDS_ON] = "depends_on",
+	[KEY_DESTRUCTIVE] = "destructive",
+	[KEY_TRANSACTIONAL] = "transactional",
+};
+
+/* The keys every file must have. */
+static const bool key_required[NUM_KEYS] = {
+	[KEY_REVISION] = true,
+	[KEY_DOWN_REVISION] = true,
+	[KEY_MESSAGE] = true,
+};
+
+/* A migration file, as parsed or to be written. */
+typedef struct MigrFile
+{
+	const char *filename;		/* as given, or NULL */
+	const char *display;		/* names the file in errors, or NULL */
+	char	   *id;
+	List	   *down_revision;	/* char * */
+	char	   *message;
+	List	   *branch_labels;
+	List	   *depends_on;
+	bool		destructive;
+	bool		destructive_given;
+	bool		transactional;
+	bool		transactional_given;
+	char	   *upgrade;
+	char	   *downgrade;		/* NULL: no downgrade section */
+	int			upgrade_line;	/* line of the "-- migr:upgrade" marker */
+	int			downgrade_line; /* 0 without a downgrade section */
+} MigrFile;
+
+/*
+ * Refuse a malformed file: the message names the file, the detail the line
+ * (none when "line" is 0) and what is wrong, as a sentence.
+ */
+static void file_error(const MigrFile *file, int line, const char *fmt,...)
+			pg_attribute_printf(3, 4) pg_attribute_noreturn();
+
+static void
+file_error(const MigrFile *file, int line, const char *fmt,...)
+{
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	if (line > 0)
+		appendStringInfo(&detail, "Line %d: ", line);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&detail, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&detail, needed);
+	}
+	if (line <= 0)
+		detail.data[0] = pg_toupper((unsigned char) detail.data[0]);
+	if (file->display != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("invalid migration file \"%s\"", file->display),
+				 errdetail_internal("%s", detail.data)));
+	ereport(ERROR,
+			(errcode(ERRCODE_SYNTAX_ERROR),
+			 errmsg("invalid migration file"),
+			 errdetail_internal("%s", detail.data)));
+}
+
+/* Split a header value at spaces and tabs; an empty value gives NIL. */
+static List *
+split_words(const char *value)
+{
+	List	   *words = NIL;
+	const char *p = value;
+
+	for (;;)
+	{
+		size_t		len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len == 0)
+			return words;
+		words = lappend(words, pnstrdup(p, len));
+		p += len;
+	}
+}
+
+/* Does the line of "len" bytes at "p" hold only spaces and tabs? */
+static bool
+is_blank(const char *p, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t')
+			return false;
+	return true;
+}
+
+/* Store the value of header key "key" given on line "line". */
+static void
+set_key(MigrFile *file, FileKey key, const char *value, int line)
+{
+	switch (key)
+	{
+		case KEY_REVISION:
+			if (*value == '\0')
+				file_error(file, line, "the revision id is empty.");
+			file->id = pstrdup(value);
+			break;
+		case KEY_DOWN_REVISION:
+			file->down_revision = split_words(value);
+			break;
+		case KEY_MESSAGE:
+			file->message = pstrdup(value);
+			break;
+		case KEY_BRANCH_LABELS:
+			file->branch_labels = split_words(value);
+			break;
+		case KEY_DEPENDS_ON:
+			file->depends_on = split_words(value);
+			break;
+		case KEY_DESTRUCTIVE:
+			if (strcmp(value, "true") == 0)
+				file->destructive = true;
+			else if (strcmp(value, "false") == 0)
+				file->destructive = false;
+			else
+				file_error(file, line, "destructive must be \"true\" or \"false\", not \"%s\".",
+						   value);
+			file->destructive_given = true;
+			break;
+		case KEY_TRANSACTIONAL:
+			if (strcmp(value, "true") == 0)
+				file->transactional = true;
+			else if (strcmp(value, "false") == 0)
+				file->transactional = false;
+			else
+				file_error(file, line, "transactional must be \"true\" or \"false\", not \"%s\".",
+						   value);
+			file->transactional_given = true;
+			break;
+		case NUM_KEYS:
+			elog(ERROR, "invalid migration file key");
+	}
+}
+
+/*
+ * Parse "content" into "file" (whose filename and display are set).
+ * Refuses anything that is not exactly the format described at the top.
+ */
+static void
+parse_file(MigrFile *file, const char *content)
+{
+	enum
+	{
+		IN_HEADER, IN_UPGRADE, IN_DOWNGRADE
+	}			state = IN_HEADER;
+	int			key_line[NUM_KEYS] = {0};
+	int			len = strlen(content);
+	int			pos = 0;
+	int			line = 1;
+	int			section_start = 0;
+
+	while (pos < len)
+	{
+		const char *eol = memchr(content + pos, '\n', len - pos);
+		int			line_len = eol ? eol - (content + pos) : len - pos;
+		int			next = eol ? pos + line_len + 1 : len;
+		const char *p = content + pos;
+		int			mlen = line_len;
+		char	   *word;
+		char	   *value;
+		int			word_len;
+		int			key;
+
+		if (mlen > 0 && p[mlen - 1] == '\r')
+			mlen--;
+
+		if (mlen < (int) MARKER_LEN || strncmp(p, MARKER, MARKER_LEN) != 0)
+		{
+			/* Not a marker: a script line, or a comment in the header. */
+			if (state == IN_HEADER && !is_blank(p, mlen) &&
+				!(mlen >= 2 && p[0] == '-' && p[1] == '-'))
+				file_error(file, line,
+						   "only \"-- migr:\" keys, comments and blank lines may come before \"-- migr:upgrade\".");
+			pos = next;
+			line++;
+			continue;
+		}
+
+		/* A marker: "-- migr:WORD", then the value after spaces or tabs. */
+		word_len = strcspn(p + MARKER_LEN, " \t\r\n");
+		if (word_len > mlen - (int) MARKER_LEN)
+			word_len = mlen - MARKER_LEN;
+		word = pnstrdup(p + MARKER_LEN, word_len);
+		value = pnstrdup(p + MARKER_LEN + word_len, mlen - MARKER_LEN - word_len);
+		value += strspn(value, " \t");
+		{
+			int			vlen = strlen(value);
+
+			while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+				value[--vlen] = '\0';
+		}
+
+		if (strcmp(word, "upgrade") == 0 || strcmp(word, "downgrade") == 0)
+		{
+			bool		up = (word[0] == 'u');
+
+			if (*value != '\0')
+				file_error(file, line, "\"-- migr:%s\" takes no value.", word);
+			if (up && state != IN_HEADER)
+				file_error(file, line, "a second upgrade section (the first starts on line %d).",
+						   file->upgrade_line);
+			if (!up && state == IN_HEADER)
+				file_error(file, line, "the downgrade section comes before the upgrade section.");
+			if (!up && state == IN_DOWNGRADE)
+				file_error(file, line, "a second downgrade section (the first starts on line %d).",
+						   file->downgrade_line);
+			if (up)
+			{
+				for (key = 0; key < NUM_KEYS; key++)
+					if (key_required[key] && key_line[key] == 0)
+						file_error(file, line, "the header has no \"-- migr:%s\" line.",
+								   key_names[key]);
+				file->upgrade_line = line;
+				state = IN_UPGRADE;
+			}
+			else
+			{
+				/* The upgrade ends before the newline that precedes this line. */
+				file->upgrade = pnstrdup(content + section_start,
+										 Max(pos - 1 - section_start, 0));
+				file->downgrade_line = line;
+				state = IN_DOWNGRADE;
+			}
+			section_start = next;
+			pos = next;
+			line++;
+			continue;
+		}
+
+		for (key = 0; key < NUM_KEYS; key++)
+			if (strcmp(word, key_names[key]) == 0)
+				break;
+		if (state != IN_HEADER)
+			file_error(file, line,
+					   "\"-- migr:%s\" inside the %s section: a line starting with \"-- migr:\" is a marker, and keys belong in the header.",
+					   word, state == IN_UPGRADE ? "upgrade" : "downgrade");
+		if (key == NUM_KEYS)
+			file_error(file, line, "unknown key \"%s\".", word);
+		if (key_line[key] != 0)
+			file_error(file, line, "key \"%s\" is given twice (first on line %d).",
+					   word, key_line[key]);
+		key_line[key] = line;
+		set_key(file, key, value, line);
+		pos = next;
+		line++;
+	}
+
+	if (state == IN_HEADER)
+		file_error(file, line - 1, "the file ends without a \"-- migr:upgrade\" line.");
+
+	/* The last section runs to the end, less one final newline. */
+	{
+		int			end = len;
+		char	   *text;
+
+		if (end > section_start && content[end - 1] == '\n')
+			end--;
+		text = pnstrdup(content + section_start, Max(end - section_start, 0));
+		if (state == IN_UPGRADE)
+			file->upgrade = text;
+		else
+			file->downgrade = text;
+	}
+}
+
+/*
+ * The file's name without directories and without ".sql" must be the
+ * revision id, or start with the id and an underscore.
+ */
+static void
+check_filename(const MigrFile *file)
+{
+	const char *base;
+	size_t		base_len;
+	size_t		id_len = strlen(file->id);
+
+	if (file->filename == NULL)
+		return;
+	base = strrchr(file->filename, '/');
+	base = base ? base + 1 : file->filename;
+	base_len = strlen(base);
+	if (base_len >= 4 && strcmp(base + base_len - 4, ".sql") == 0)
+		base_len -= 4;
+
+	if ((base_len == id_len || (base_len > id_len && base[id_len] == '_')) &&
+		strncmp(base, file->id, id_len) == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("migration file \"%s\" does not match its revision %s",
+					file->filename, file->id),
+			 errdetail("The file name without \".sql\" must be the revision id, or the id followed by \"_\" and anything."),
+			 errhint("Rename the file to \"%s.sql\" or \"%s_<description>.sql\".",
+					 file->id, file->id)));
+}
+
+/*
+ * Can a file hold this text on one header line, and give it back as is?
+ * Not with a line break, nor with spaces at either end (values are
+ * trimmed).
+ */
+static bool
+fits_header(const char *value)
+{
+	size_t		len = strlen(value);
+
+	if (strpbrk(value, "\r\n") != NULL)
+		return false;
+	return len == 0 || (!isspace((unsigned char) value[0]) &&
+						!isspace((unsigned char) value[len - 1]));
+}
+
+/* The 1-based line of "script" that starts with a marker, or 0. */
+static int
+marker_line_in(const char *script)
+{
+	const char *p = script;
+	int			line = 1;
+
+	if (script == NULL)
+		return 0;
+	for (;;)
+	{
+		if (strncmp(p, MARKER, MARKER_LEN) == 0)
+			return line;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			return 0;
+		p++;
+		line++;
+	}
+}
+
+/* Refuse to write what a file could not give back exactly. */
+static void
+check_writable(const MigrFile *file)
+{
+	const char *problem = NULL;
+	int			line;
+
+	if (!fits_header(file->message))
+		problem = "Its message has a line break or spaces at either end, which a header line cannot keep.";
+	else if ((line = marker_line_in(file->upgrade)) > 0)
+		problem = psprintf("Line %d of its upgrade script starts with \"%s\", which would end the section.",
+						   line, MARKER);
+	else if ((line = marker_line_in(file->downgrade)) > 0)
+		problem = psprintf("Line %d of its downgrade script starts with \"%s\", which would end the section.",
+						   line, MARKER);
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("revision %s cannot be written as a migration file", file->id),
+				 errdetail_internal("%s", problem),
+				 errhint("Register the revision again (before it is applied) with a message on one line and no script line starting with \"%s\".",
+						 MARKER)));
+}
+
+static void
+append_words(StringInfo buf, const char *key, List *words, bool always)
+{
+	ListCell   *lc;
+
+	if (words == NIL && !always)
+		return;
+	appendStringInfo(buf, "%s%s", MARKER, key);
+	foreach(lc, words)
+		appendStringInfo(buf, " %s", (char *) lfirst(lc));
+	appendStringInfoChar(buf, '\n');
+}
+
+/*
+ * The text of the file describing "file": the header, then the sections
+ * with the scripts exactly as they are, so parse_file() gives them back.
+ */
+static char *
+format_file(const MigrFile *file)
+{
+	StringInfoData buf;
+
+	check_writable(file);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%srevision %s\n", MARKER, file->id);
+	append_words(&buf, "down_revision", file->down_revision, true);
+	if (*file->message != '\0')
+		appendStringInfo(&buf, "%smessage %s\n", MARKER, file->message);
+	else
+		appendStringInfo(&buf, "%smessage\n", MARKER);
+	append_words(&buf, "branch_labels", file->branch_labels, false);
+	append_words(&buf, "depends_on", file->depends_on, false);
+	if (file->destructive_given)
+		appendStringInfo(&buf, "%sdestructive %s\n", MARKER,
+						 file->destructive ? "true" : "false");
+	if (file->transactional_given)
+		appendStringInfo(&buf, "%stransactional %s\n", MARKER,
+						 file->transactional ? "true" : "false");
+	appendStringInfo(&buf, "\n%supgrade\n%s\n", MARKER, file->upgrade);
+	if (file->downgrade != NULL)
+		appendStringInfo(&buf, "%sdowngrade\n%s\n", MARKER, file->downgrade);
+	return buf.data;
+}
+
+/* ---------------------------------------------------------------------
+ * Loading
+ * ---------------------------------------------------------------------
+ */
+
+/* Registration errors name the file they come from. */
+static void
+file_error_callback(void *arg)
+{
+	MigrFile   *file = (MigrFile *) arg;
+	StringInfoData where;
+
+	initStringInfo(&where);
+	appendStringInfo(&where, "its upgrade script starts on line %d",
+					 file->upgrade_line + 1);
+	if (file->downgrade_line > 0)
+		appendStringInfo(&where, ", its downgrade script on line %d",
+						 file->downgrade_line + 1);
+	if (file->display != NULL)
+		errcontext("migration file \"%s\" (%s)", file->display, where.data);
+	else
+		errcontext("migration file of revision %s (%s)", file->id, where.data);
+}
+
+/* Register the revision "file" describes; says what happened. */
+static const char *
+register_file(MigrFile *file, char **id)
+{
+	MigrRegistration reg = {0};
+	MigrRegisterResult result;
+	ErrorContextCallback errcallback;
+
+	reg.message = file->message;
+	reg.upgrade = file->upgrade;
+	reg.downgrade = file->downgrade;
+	reg.id = file->id;
+	/* The file says everything: no key means none, not "keep". */
+	reg.down_revision = file->down_revision;
+	reg.down_revision_given = true;
+	reg.branch_labels = file->branch_labels;
+	reg.branch_labels_given = true;
+	reg.depends_on = file->depends_on;
+	reg.depends_on_given = true;
+	reg.destructive = file->destructive;
+	reg.destructive_given = file->destructive_given;
+	reg.transactional = file->transactional;
+	reg.transactional_given = file->transactional_given;
+
+	errcallback.callback = file_error_callback;
+	errcallback.arg = file;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	*id = migr_register(&reg, &result);
+	error_context_stack = errcallback.previous;
+
+	switch (result)
+	{
+		case MIGR_REGISTERED:
+			return "registered";
+		case MIGR_UPDATED:
+			return "updated";
+		case MIGR_UNCHANGED:
+			return "unchanged";
+	}
+	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * migr_load(content text, filename text DEFAULT NULL) RETURNS text:
+ * register the revision one file describes and return its id.
+ */
+Datum
+migr_load_file(PG_FUNCTION_ARGS)
+{
+	MigrFile	file = {0};
+	char	   *id;
+
+	migr_check_not_nested();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration file content must not be NULL")));
+	if (!PG_ARGISNULL(1))
+		file.filename = file.display = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	parse_file(&file, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	check_filename(&file);
+	(void) register_file(&file, &id);
+	PG_RETURN_TEXT_P(cstring_to_text(id));
+}
+
+/* The elements of a one-dimensional text[], NULLs as NULL pointers. */
+static char **
+text_array_elements(ArrayType *array, const char *what, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **result;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	result = palloc0(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		if (!nulls[i])
+			result[i] = TextDatumGetCString(elems[i]);
+	return result;
+}
+
+/* Position of the file in "files" that describes revision "id", or -1. */
+static int
+file_for(MigrFile *files, int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(files[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * migr_load(contents text[], filenames text[] DEFAULT NULL)
+ * RETURNS TABLE (filename text, revision text, action text)
+ *
+ * Loads a set of files in one call.  Parents and dependencies among the set
+ * go first, whatever the array order; files that are ready at the same
+ * time go in array order.  Every file is parsed before anything is
+ * registered.
+ */
+Datum
+migr_load_files(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	char	  **contents;
+	char	  **names = NULL;
+	int			n;
+	int			nnames = 0;
+	MigrFile   *files;
+	int		   *waiting;		/* per file: parents in the set not loaded */
+	bool	   *done;
+
+	migr_check_not_nested();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration file contents must not be NULL")));
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	contents = text_array_elements(PG_GETARG_ARRAYTYPE_P(0), "contents", &n);
+	if (!PG_ARGISNULL(1))
+	{
+		names = text_array_elements(PG_GETARG_ARRAYTYPE_P(1), "filenames", &nnames);
+		if (nnames != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%d migration files but %d file names", n, nnames),
+					 errhint("Pass one file name per file, or none at all.")));
+	}
+
+	files = palloc0(sizeof(MigrFile) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		MigrFile   *file = &files[i];
+
+		file->filename = names ? names[i] : NULL;
+		file->display = file->filename ? file->filename
+			: psprintf("contents[%d]", i + 1);
+		if (contents[i] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("migration file \"%s\" is NULL", file->display)));
+		parse_file(file, contents[i]);
+		check_filename(file);
+		for (int j = 0; j < i; j++)
+			if (strcmp(files[j].id, file->id) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("migration files \"%s\" and \"%s\" both describe revision %s",
+								files[j].display, file->display, file->id)));
+	}
+
+	/* Kahn's algorithm over the edges inside the set, ties by array order. */
+	waiting = palloc0(sizeof(int) * Max(n, 1));
+	done = palloc0(sizeof(bool) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		List	   *refs = list_concat_copy(files[i].down_revision, files[i].depends_on);
+		ListCell   *lc;
+
+		foreach(lc, refs)
+			if (file_for(files, n, lfirst(lc)) >= 0)
+				waiting[i]++;
+	}
+
+	for (int loaded = 0; loaded < n; loaded++)
+	{
+		int			next = -1;
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		const char *action;
+		char	   *id;
+
+		for (int i = 0; i < n && next < 0; i++)
+			if (!done[i] && waiting[i] == 0)
+				next = i;
+
+		if (next < 0)
+		{
+			StringInfoData list;
+
+			initStringInfo(&list);
+			for (int i = 0; i < n; i++)
+				if (!done[i])
+					appendStringInfo(&list, "%s\"%s\" (%s)", list.len ? ", " : "",
+									 files[i].display, files[i].id);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_RECURSION),
+					 errmsg("migration files make a cycle through their parents or dependencies"),
+					 errdetail("These files wait for each other: %s.", list.data)));
+		}
+
+		action = register_file(&files[next], &id);
+		done[next] = true;
+		for (int i = 0; i < n; i++)
+		{
+			List	   *refs;
+			ListCell   *lc;
+
+			if (done[i])
+				continue;
+			refs = list_concat_copy(files[i].down_revision, files[i].depends_on);
+			foreach(lc, refs)
+				if (strcmp(lfirst(lc), files[next].id) == 0)
+					waiting[i]--;
+		}
+
+		if (files[next].filename != NULL)
+			values[0] = CStringGetTextDatum(files[next].filename);
+		else
+			nulls[0] = true;
+		values[1] = CStringGetTextDatum(id);
+		values[2] = CStringGetTextDatum(action);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Writing
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * migr_export() RETURNS TABLE (filename text, content text): one file per
+ * revision, in registration order, named "<id>.sql".
+ */
+Datum
+migr_export(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	MigrOwnerScope scope;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	migr_catalog_exec("SELECT r.id, r.message, r.upgrade, r.downgrade,"
+					  "       r.down_revision, r.depends_on,"
+					  "       ARRAY(SELECT l.label FROM migr.branch_labels l"
+					  "              WHERE l.revision = r.id ORDER BY l.label),"
+					  "       r.destructive, r.transactional"
+					  "  FROM migr.revisions r ORDER BY r.seq",
+					  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		MigrFile	file = {0};
+		HeapTuple	tuple = SPI_tuptable->vals[row];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		file.id = migr_result_text(row, 1);
+		file.message = migr_result_text(row, 2);
+		file.upgrade = migr_result_text(row, 3);
+		file.downgrade = migr_result_text(row, 4);
+		file.down_revision = migr_text_array_to_list(SPI_getbinval(tuple, desc, 5, &isnull));
+		file.depends_on = migr_text_array_to_list(SPI_getbinval(tuple, desc, 6, &isnull));
+		file.branch_labels = migr_text_array_to_list(SPI_getbinval(tuple, desc, 7, &isnull));
+		/* Only an acknowledgement is written: "false" would assert more. */
+		file.destructive_given = file.destructive = migr_result_bool(row, 8);
+		/* Only "false" is written: detection gives the same, forced or not. */
+		file.transactional_given = !migr_result_bool(row, 9);
+		file.transactional = false;
+
+		values[0] = CStringGetTextDatum(psprintf("%s.sql", file.id));
+		values[1] = CStringGetTextDatum(format_file(&file));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * A file name for a new revision: the id, then the message in lower case
+ * with every run of other characters as one "_", at most 40 of them.
+ */
+static char *
+template_filename(const char *id, const char *message)
+{
+	StringInfoData slug;
+
+	initStringInfo(&slug);
+	for (const char *p = message; *p != '\0' && slug.len < 40; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			appendStringInfoChar(&slug, c);
+		else if (c >= 'A' && c <= 'Z')
+			appendStringInfoChar(&slug, c - 'A' + 'a');
+		else if (slug.len > 0 && slug.data[slug.len - 1] != '_')
+			appendStringInfoChar(&slug, '_');
+	}
+	while (slug.len > 0 && slug.data[slug.len - 1] == '_')
+		slug.data[--slug.len] = '\0';
+	return slug.len > 0 ? psprintf("%s_%s.sql", id, slug.data)
+		: psprintf("%s.sql", id);
+}
+
+/*
+ * migr_template(message text, revision text DEFAULT NULL,
+ *				 down_revision text[] DEFAULT NULL)
+ * RETURNS TABLE (filename text, content text)
+ *
+ * A new migration file to edit: a fresh id (or the one given), on top of
+ * the graph's single head unless down_revision says otherwise, with both
+ * sections holding only a comment.  Nothing is registered.
+ */
+Datum
+migr_template(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	MigrOwnerScope scope;
+	MigrFile	file = {0};
+	List	   *names = NIL;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("message must not be NULL"),
+				 errhint("Describe the change in a few words, as in a commit message.")));
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	file.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!fits_header(file.message))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the message of a migration file must fit on one header line"),
+				 errdetail("It has a line break or spaces at either end.")));
+	if (!PG_ARGISNULL(1))
+	{
+		file.id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		migr_check_revision_id(file.id, "revision id");
+	}
+	if (!PG_ARGISNULL(2))
+	{
+		int			n;
+		char	  **elems = text_array_elements(PG_GETARG_ARRAYTYPE_P(2),
+												"down_revision", &n);
+
+		for (int i = 0; i < n; i++)
+		{
+			if (elems[i] == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("down_revision must not contain NULL")));
+			names = lappend(names, elems[i]);
+		}
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	if (file.id == NULL)
+		file.id = migr_generate_revision_id();
+	else if (migr_catalog_revision_exists(file.id) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision %s already exists", file.id),
+				 errhint("Leave out the id to get a fresh one.")));
+	file.down_revision = migr_new_revision_parents(names, !PG_ARGISNULL(2), file.id);
+	file.upgrade = "-- Write the upgrade here: SQL statements, run in the deploy's transaction.\n";
+	file.downgrade = "-- Write the statements that undo the upgrade here, or delete this\n"
+		"-- section if the revision cannot be undone.\n";
+
+	values[0] = CStringGetTextDatum(template_filename(file.id, file.message));
+	values[1] = CStringGetTextDatum(format_file(&file));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	return (Datum) 0;
+}
