@@ -34,6 +34,7 @@
 #include "postgres.h"
 
 #include "access/xlogdefs.h"
+#include "fmgr.h"
 #include "nodes/bitmapset.h"
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
@@ -300,6 +301,8 @@ extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
 							List *steps, const MigrCaller *caller, bool offline);
 extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
+extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,
+											  char **target);
 
 /* ---------------------------------------------------------------------
  * register.c

@@ -77,30 +77,14 @@ migr_script(PG_FUNCTION_ARGS)
 	MigrOwnerScope scope;
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	MigrGraph  *graph;
-	MigrOperation op;
 	char	   *target;
-	char	   *direction;
+	MigrOperation op = migr_direction_arguments(fcinfo, &target);
+	const char *direction = migr_operation_names[op];
 	const char *schema;
 	List	   *steps;
 	StringInfoData buf;
 	ListCell   *lc;
 	text	   *result;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("target and direction must not be NULL")));
-	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	direction = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strcmp(direction, "upgrade") == 0)
-		op = OP_UPGRADE;
-	else if (strcmp(direction, "downgrade") == 0)
-		op = OP_DOWNGRADE;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid direction \"%s\"", direction),
-				 errhint("Use \"upgrade\" or \"downgrade\".")));
 
 	schema = function_schema(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -368,6 +368,31 @@ migr_step_script(const MigrRevisionRow *row, bool up)
 	return row->applied ? row->applied_downgrade : row->downgrade;
 }
 
+/*
+ * The target and direction arguments of migr_plan() and migr_script():
+ * neither may be NULL; the direction is "upgrade" or "downgrade".
+ */
+MigrOperation
+migr_direction_arguments(FunctionCallInfo fcinfo, char **target)
+{
+	char	   *direction;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target and direction must not be NULL")));
+	*target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	direction = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(direction, "upgrade") == 0)
+		return OP_UPGRADE;
+	if (strcmp(direction, "downgrade") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid direction \"%s\"", direction),
+				 errhint("Use \"upgrade\" or \"downgrade\".")));
+	return OP_DOWNGRADE;
+}
+
 /* Lock modes of a statement as "relation: Mode" strings. */
 static Datum
 locks_array(List *locks)
@@ -397,27 +422,10 @@ migr_plan(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	MigrOwnerScope scope;
 	MigrGraph  *graph;
-	MigrOperation op;
 	char	   *target;
-	char	   *direction;
+	MigrOperation op = migr_direction_arguments(fcinfo, &target);
 	List	   *steps;
 	ListCell   *lc;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("target and direction must not be NULL")));
-	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	direction = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strcmp(direction, "upgrade") == 0)
-		op = OP_UPGRADE;
-	else if (strcmp(direction, "downgrade") == 0)
-		op = OP_DOWNGRADE;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid direction \"%s\"", direction),
-				 errhint("Use \"upgrade\" or \"downgrade\".")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
