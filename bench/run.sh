@@ -11,7 +11,7 @@
 #   TRIALS=5        trials per side for benchmarks 3 and 4
 #   NOOP_ROUNDS=5   pgbench rounds per database for benchmark 2
 #   NOOP_CALLS=2000 calls per pgbench round
-#   BENCH="1 2 3 4" which benchmarks to run
+#   BENCH="1 2 3 4 5 6" which benchmarks to run
 #   KEEP=1          keep the cluster directory (for inspection)
 #   PG_CONFIG       pg_config of the server (default: PostgreSQL 15's)
 set -euo pipefail
@@ -19,7 +19,7 @@ set -euo pipefail
 TRIALS=${TRIALS:-5}
 NOOP_ROUNDS=${NOOP_ROUNDS:-5}
 NOOP_CALLS=${NOOP_CALLS:-2000}
-BENCH=${BENCH:-"1 2 3 4"}
+BENCH=${BENCH:-"1 2 3 4 5 6"}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -350,9 +350,129 @@ bench4()
 	awk -v a="$a" -v b="$b" 'BEGIN { printf "  slope: %.0f bytes per step\n", (a - b) * 1024 / 9000 }'
 }
 
+# ---------------------------------------------------------------------------
+# 5. applying "heads": 100 branches of 100 revisions with merges vs a chain
+# ---------------------------------------------------------------------------
+# A graph of 10,000 migrations: 100 branches of 100 revisions each, a merge
+# revision joining each pair of neighbouring branches (50), and one merge
+# of those merges, so the graph has one head.  The chain has the same
+# 10,000 scripts.
+register_branched() # DB
+{
+	psql_db "$1" -c "DO \$\$
+	DECLARE prev text; heads text[] := '{}'; merges text[] := '{}'; n int := 0;
+	BEGIN
+		FOR b IN 1..100 LOOP
+			prev := NULL;
+			FOR i IN 1..100 LOOP
+				n := n + 1;
+				PERFORM migr_revision(format('step %s', n), format('INSERT INTO bench_t VALUES (%s);', n),
+				                      format('DELETE FROM bench_t WHERE n = %s;', n),
+				                      'r' || lpad(n::text, 5, '0'),
+				                      CASE WHEN prev IS NULL THEN '{}'::text[] ELSE ARRAY[prev] END);
+				prev := 'r' || lpad(n::text, 5, '0');
+			END LOOP;
+			heads := heads || prev;
+		END LOOP;
+		FOR p IN 1..50 LOOP
+			merges := merges || migr_merge(ARRAY[heads[2 * p - 1], heads[2 * p]],
+			                               format('merge %s', p), format('m%s', p));
+		END LOOP;
+		PERFORM migr_merge(merges, 'merge all', 'm_all');
+	END \$\$"
+}
+
+bench5()
+{
+	local i t a b r p
+	local -a tchain=() tgraph=()
+	echo "[5] migr_upgrade('heads'): 100 branches x 100 revisions with merges vs a chain of 10,000 ($TRIALS trials each)"
+	for db in b5_chain b5_graph; do
+		sql postgres "CREATE DATABASE ${db}_tmpl"
+		sql "${db}_tmpl" "CREATE EXTENSION migr; CREATE TABLE bench_t (n integer)"
+	done
+	register_chain b5_chain_tmpl 10000 'INSERT INTO bench_t VALUES (%s);' 'DELETE FROM bench_t WHERE n = %s;'
+	register_branched b5_graph_tmpl
+	psql_db b5_chain_tmpl -c "VACUUM ANALYZE"; psql_db b5_graph_tmpl -c "VACUUM ANALYZE"
+
+	run_heads() # DB -> ms
+	{
+		local out t0
+		fresh_db b5_run "$1_tmpl"
+		t0=$(now_ns)
+		out=$(sql b5_run "SELECT count(*) FROM migr_upgrade('heads')")
+		echo "$(ms_since "$t0") $out"
+	}
+	for i in $(seq "$TRIALS"); do
+		local c g
+		if [ $((i % 2)) = 1 ]; then c=$(run_heads b5_chain); g=$(run_heads b5_graph)
+		else g=$(run_heads b5_graph); c=$(run_heads b5_chain); fi
+		[ "${c#* }" = 10000 ] && [ "${g#* }" = 10051 ] || die "bench 5: step counts ${c#* } / ${g#* }"
+		tchain+=("${c% *}"); tgraph+=("${g% *}")
+		echo "  trial $i: graph ${g% *} ms (10,051 steps), chain ${c% *} ms (10,000 steps)"
+	done
+	sql postgres "DROP DATABASE b5_run"
+	a=$(median "${tgraph[@]}"); b=$(median "${tchain[@]}")
+	r=$(paired_ratio "${tgraph[*]}" "${tchain[*]}")
+	le "$r" 2 && p=1 || p=0
+	record "5. upgrade heads, branched / chain (10k)" "${a} ms" "${b} ms" "$r" "<= 2.00" "$p"
+}
+
+# ---------------------------------------------------------------------------
+# 6. a no-op at "heads" does not grow with a branched history
+# ---------------------------------------------------------------------------
+bench6()
+{
+	local i a b r p
+	local -a x100=() x10k=()
+	echo "[6] no-op migr_upgrade('heads'), branched graphs of 10,000 vs 100 revisions ($NOOP_ROUNDS x pgbench -t $NOOP_CALLS each)"
+	echo "SELECT count(*) FROM migr_upgrade('heads');" >"$WORK/noop_heads.sql"
+	sql postgres "CREATE DATABASE b6_10000 TEMPLATE b5_graph_tmpl"
+	sql postgres "CREATE DATABASE b6_100"
+	sql b6_100 "CREATE EXTENSION migr; CREATE TABLE bench_t (n integer)"
+	# 10 branches of 10 revisions: the same shape, a hundredth of the size
+	psql_db b6_100 -c "DO \$\$
+	DECLARE prev text; heads text[] := '{}';
+	BEGIN
+		PERFORM migr_revision('root', 'SELECT 1;', 'SELECT 1;', 'root', '{}');
+		FOR b IN 1..10 LOOP
+			prev := 'root';
+			FOR i IN 1..9 LOOP
+				PERFORM migr_revision('step', format('INSERT INTO bench_t VALUES (%s);', b * 100 + i), 'SELECT 1;',
+				                      format('b%s_%s', b, i), ARRAY[prev]);
+				prev := format('b%s_%s', b, i);
+			END LOOP;
+			heads := heads || prev;
+		END LOOP;
+		PERFORM migr_merge(heads, 'merge all', 'm_all');
+	END \$\$"
+	for db in b6_100 b6_10000; do
+		sql "$db" "SELECT count(*) FROM migr_stamp('heads')" >/dev/null
+		[ "$(sql "$db" "SELECT count(*) FROM migr_upgrade('heads')")" = 0 ] || die "bench 6: not at heads"
+	done
+	for i in $(seq "$NOOP_ROUNDS"); do
+		if [ $((i % 2)) = 1 ]; then
+			x100+=("$(latency_of b6_100 noop_heads.sql)"); x10k+=("$(latency_of b6_10000 noop_heads.sql)")
+		else
+			x10k+=("$(latency_of b6_10000 noop_heads.sql)"); x100+=("$(latency_of b6_100 noop_heads.sql)")
+		fi
+		echo "  round $i: 100 revs ${x100[-1]} ms/call, 10k revs ${x10k[-1]} ms/call"
+	done
+	a=$(median "${x10k[@]}"); b=$(median "${x100[@]}")
+	r=$(paired_ratio "${x10k[*]}" "${x100[*]}")
+	le "$r" 1.5 && p=1 || p=0
+	record "6. no-op at heads, 10k / 100 revs (branched)" "${a} ms" "${b} ms" "$r" "<= 1.50" "$p"
+}
+
+latency_of() # DB SCRIPT -> average latency in ms
+{
+	"$BINDIR/pgbench" -n -t "$NOOP_CALLS" -f "$WORK/$2" "$1" 2>&1 \
+		| awk '/^latency average/ { print $4 }'
+}
+
 for b in $BENCH; do
 	case $b in
-	1) bench1 ;; 2) bench2 ;; 3) bench3 ;; 4) bench4 ;;
+	1) bench1 ;; 2) bench2 ;; 3) bench3 ;; 4) bench4 ;; 5) bench5 ;; 6) bench6 ;;
 	*) die "unknown benchmark $b" ;;
 	esac
 done
