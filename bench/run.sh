@@ -319,9 +319,9 @@ bench4()
 		rm -f "$pidfile"
 		fresh_db b4_run b4_tmpl
 		[ "$n" -lt 10000 ] && sql b4_run "SELECT count(*) FROM migr_stamp('base+$((10000 - n))')" >/dev/null
-		printf '%s\n' "SELECT pg_backend_pid() AS pid \\gset" "\\! echo :pid > $pidfile" \
+		printf '%s\n' "\\o $pidfile" "SELECT pg_backend_pid();" "\\o" \
 			"SELECT count(*) FROM migr_upgrade('head');" | psql_db b4_run -At >/dev/null &
-		while [ -z "$pid" ]; do sleep 0.05; pid=$(cat "$pidfile" 2>/dev/null); done
+		while [ -z "$pid" ]; do sleep 0.05; pid=$(tr -dc 0-9 <"$pidfile" 2>/dev/null); done
 		until [ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND wait_event = 'PgSleep'")" = 1 ]; do
 			sleep 0.05
 		done

@@ -43,8 +43,9 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
 	"        'started_at', p.started_at, 'started_by', p.started_by," \
 	"        'explanation', 'a step of a migr_script() script began and did not finish;'" \
-	"          || ' statements outside a transaction may have run. Check the schema, then'" \
-	"          || ' run the script again (the step runs again) or migr_stamp() the state.')" \
+	"          || ' statements outside a transaction may have run (an index built'" \
+	"          || ' CONCURRENTLY may be left invalid). Repair what it left, then write'" \
+	"          || ' the script again with migr_script() and run it: the step runs again.')" \
 	"        ORDER BY p.started_at), '[]') FROM migr.in_progress p)," \
 	"  'last_operation', (SELECT jsonb_build_object(" \
 	"        'operation', l.operation, 'target', l.target, 'revision', l.revision," \

@@ -172,7 +172,7 @@ is($node->safe_psql('fail', q{SELECT revision || ' ' || direction || ' ' || targ
 is($node->safe_psql('fail', q{SELECT jsonb_array_length(migr_status()->'in_progress')}), '1', 'migr_status lists it');
 is($node->safe_psql('fail', q{SELECT migr_status()->'in_progress'->0->>'revision'}), 'f2', '... by revision');
 like($node->safe_psql('fail', q{SELECT migr_status()->'in_progress'->0->>'explanation'}),
-	qr/began and did not finish.*run the script again/s, '... with an explanation');
+	qr/began and did not finish.*write the script again with migr_script\(\) and run it/s, '... with an explanation');
 is($node->safe_psql('fail', q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 19783}), '0',
 	'the session lock went with the session');
 is($node->safe_psql('fail', q{SELECT string_agg(indexrelid::regclass || ' ' || indisvalid, ',') FROM pg_index WHERE indexrelid = 'app.items_k'::regclass}),
