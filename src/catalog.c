@@ -308,6 +308,17 @@ migr_owner_begin(MigrOwnerScope *scope)
 	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+
+	/*
+	 * Catalog statements look rows up by key.  Statistics cannot be trusted
+	 * for that: one call adds and removes a row of migr.version and
+	 * migr.applied per step, and a plan (or a foreign-key check) that read
+	 * those tables sequentially would make a call of n steps cost n
+	 * squared.  Their plans are made once, like this.
+	 */
+	(void) set_config_option("enable_seqscan", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	SetUserIdAndSecContext(owner, scope->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE);
 }
