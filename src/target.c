@@ -423,6 +423,9 @@ resolve_in_scope(const MigrGraph *graph, const Scope *scope, const char *text,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("downgrade target \"%s\" goes up", target),
 					 errhint("Use migr_upgrade('%s') to go up.", target)));
+		/* Zero steps stay where the database is, however many heads. */
+		if (steps == 0)
+			return resolve_in_scope(graph, scope, "current", target, use);
 		start = current_in_scope(graph, scope, target);
 	}
 	else if (strcmp(start_name, "base") == 0)

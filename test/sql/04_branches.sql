@@ -29,6 +29,10 @@ SELECT * FROM migr_upgrade('heads');
 -- A relative step from two current heads is ambiguous.
 SELECT refused($$SELECT * FROM migr_upgrade('+1')$$);
 SELECT refused($$SELECT * FROM migr_downgrade('-1')$$);
+-- Zero steps stay where the database is, however many heads it has.
+SELECT count(*) AS no_steps FROM migr_downgrade(0);
+SELECT count(*) AS no_steps FROM migr_upgrade(0);
+SELECT st();
 -- Downgrading one branch to its root leaves the other alone.
 SELECT step, revision, direction, message FROM migr_downgrade('ra1_x');
 SELECT st();
