@@ -269,6 +269,9 @@ static SPIPlanPtr query_plans[MIGR_NUM_QUERIES];
 static Oid
 extension_owner(void)
 {
+	static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
+	static Oid	cached_ext_oid = InvalidOid;
+	static Oid	cached_owner = InvalidOid;
 	Oid			ext_oid = get_extension_oid("migr", false);
 	Relation	rel;
 	ScanKeyData key;
@@ -276,6 +279,12 @@ extension_owner(void)
 	HeapTuple	tuple;
 	Oid			owner;
 
+	/*
+	 * Every step of a call switches to the owner twice: look it up once per
+	 * transaction (REASSIGN OWNED may change it between transactions).
+	 */
+	if (cached_lxid == MyProc->lxid && ext_oid == cached_ext_oid)
+		return cached_owner;
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(ext_oid));
@@ -286,6 +295,9 @@ extension_owner(void)
 	owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	cached_lxid = MyProc->lxid;
+	cached_ext_oid = ext_oid;
+	cached_owner = owner;
 	return owner;
 }
 
@@ -440,8 +452,8 @@ text_array_to_list(Datum array)
 	return result;
 }
 
-static Datum
-list_to_text_array(List *strings)
+Datum
+migr_text_list_to_array(List *strings)
 {
 	int			n = list_length(strings);
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
@@ -512,9 +524,11 @@ migr_catalog_fetch_revision(const char *id)
 }
 
 /*
- * Steer the planner to index scans for the next statements (see
- * migr_catalog_graph_heads); plain_only also rules out bitmap scans, which
- * GIN lookups need.  Lasts until the end of the owner scope.
+ * Steer the planner to plain index scans for the next statements (see
+ * migr_catalog_graph_heads; sequential scans are off in every owner scope
+ * already); without plain_only, bitmap scans, which GIN lookups need, and
+ * the other joins are allowed again.  Lasts until the end of the owner
+ * scope.
  */
 static void
 steer_planner(bool plain_only)
@@ -522,8 +536,6 @@ steer_planner(bool plain_only)
 	static const char *const plain[] = {"enable_bitmapscan", "enable_hashjoin",
 	"enable_mergejoin"};
 
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	for (int i = 0; i < (int) lengthof(plain); i++)
 		(void) set_config_option(plain[i], plain_only ? "off" : "on",
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -543,7 +555,6 @@ migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 	List	   *all_heads = NIL;
 	List	   *all_applied = NIL;
 	ListCell   *lh;
-	ListCell   *la;
 
 	/*
 	 * Heads are few and the partial index lists exactly them.  Without
@@ -563,8 +574,10 @@ migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 	steer_planner(false);
 
 	*applied_flags = NIL;
-	forboth(lh, all_heads, la, all_applied)
+	foreach(lh, all_heads)
 	{
+		bool		applied = list_nth_int(all_applied, foreach_current_index(lh));
+
 		if (effective_only)
 		{
 			Datum		args[1] = {CStringGetTextDatum(lfirst(lh))};
@@ -574,7 +587,7 @@ migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 				continue;
 		}
 		heads = lappend(heads, lfirst(lh));
-		*applied_flags = lappend_int(*applied_flags, lfirst_int(la));
+		*applied_flags = lappend_int(*applied_flags, applied);
 	}
 	return heads;
 }
@@ -642,7 +655,7 @@ store_labels(const MigrRevisionRow *row, bool replace)
 		run_query(Q_LABELS_DELETE, args, NULL);
 	if (row->labels != NIL)
 	{
-		args[1] = list_to_text_array(row->labels);
+		args[1] = migr_text_list_to_array(row->labels);
 		run_query(Q_LABELS_INSERT, args, NULL);
 	}
 }
@@ -656,7 +669,7 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 {
 	Datum		args[12];
 	char		nulls[12] = "            ";
-	Datum		parents = list_to_text_array(row->parents);
+	Datum		parents = migr_text_list_to_array(row->parents);
 
 	args[0] = CStringGetTextDatum(row->id);
 	args[1] = parents;
@@ -665,9 +678,9 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 	args[4] = text_or_null(row->downgrade, &nulls[4]);
 	args[5] = CStringGetTextDatum(row->checksum);
 	args[6] = name_datum(caller->current_user_name);
-	args[7] = list_to_text_array(row->depends_on);
+	args[7] = migr_text_list_to_array(row->depends_on);
 	args[8] = CStringGetTextDatum(row->changes);
-	args[9] = list_to_text_array(row->destructive_statements);
+	args[9] = migr_text_list_to_array(row->destructive_statements);
 	args[10] = BoolGetDatum(row->destructive);
 	args[11] = BoolGetDatum(row->transactional);
 	run_query(Q_INSERT_REVISION, args, nulls);
@@ -686,8 +699,8 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 {
 	Datum		args[11];
 	char		nulls[11] = "           ";
-	Datum		parents = list_to_text_array(row->parents);
-	Datum		old = list_to_text_array(old_parents);
+	Datum		parents = migr_text_list_to_array(row->parents);
+	Datum		old = migr_text_list_to_array(old_parents);
 
 	args[0] = CStringGetTextDatum(row->id);
 	args[1] = parents;
@@ -695,9 +708,9 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 	args[3] = CStringGetTextDatum(row->upgrade);
 	args[4] = text_or_null(row->downgrade, &nulls[4]);
 	args[5] = CStringGetTextDatum(row->checksum);
-	args[6] = list_to_text_array(row->depends_on);
+	args[6] = migr_text_list_to_array(row->depends_on);
 	args[7] = CStringGetTextDatum(row->changes);
-	args[8] = list_to_text_array(row->destructive_statements);
+	args[8] = migr_text_list_to_array(row->destructive_statements);
 	args[9] = BoolGetDatum(row->destructive);
 	args[10] = BoolGetDatum(row->transactional);
 	run_query(Q_UPDATE_REVISION, args, nulls);
@@ -737,7 +750,7 @@ migr_catalog_graph_rows(void)
 void
 migr_catalog_history_rows(List *ids)
 {
-	Datum		args[1] = {list_to_text_array(ids)};
+	Datum		args[1] = {migr_text_list_to_array(ids)};
 
 	run_query(Q_HISTORY_ROWS, args, NULL);
 }
@@ -842,7 +855,7 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 
 	if (rec->version_remove != NIL)
 	{
-		args[0] = list_to_text_array(rec->version_remove);
+		args[0] = migr_text_list_to_array(rec->version_remove);
 		run_query(Q_VERSION_DELETE, args, NULL);
 	}
 
@@ -864,7 +877,7 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 
 	if (rec->version_add != NIL)
 	{
-		args[0] = list_to_text_array(rec->version_add);
+		args[0] = migr_text_list_to_array(rec->version_add);
 		run_query(Q_VERSION_INSERT, args, NULL);
 	}
 

@@ -324,11 +324,14 @@ parse_file(MigrFile *file, const char *content)
 					   word, state == IN_UPGRADE ? "upgrade" : "downgrade");
 		if (key == NUM_KEYS)
 			file_error(file, line, "unknown key \"%s\".", word);
-		if (key_line[key] != 0)
-			file_error(file, line, "key \"%s\" is given twice (first on line %d).",
-					   word, key_line[key]);
-		key_line[key] = line;
-		set_key(file, key, value, line);
+		else
+		{
+			if (key_line[key] != 0)
+				file_error(file, line, "key \"%s\" is given twice (first on line %d).",
+						   word, key_line[key]);
+			key_line[key] = line;
+			set_key(file, key, value, line);
+		}
 		pos = next;
 		line++;
 	}

@@ -356,18 +356,6 @@ migr_graph_above(const MigrGraph *graph, const MigrPosition *pos)
 	return result;
 }
 
-/* The members of a set as a List of positions, ascending. */
-List *
-migr_graph_bms_list(const Bitmapset *set)
-{
-	List	   *result = NIL;
-	int			n = -1;
-
-	while ((n = bms_next_member(set, n)) >= 0)
-		result = lappend_int(result, n);
-	return result;
-}
-
 /* Every applied revision. */
 Bitmapset *
 migr_graph_applied(const MigrGraph *graph)

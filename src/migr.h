@@ -134,6 +134,7 @@ extern void migr_catalog_graph_rows(void);
 extern void migr_catalog_history_rows(List *ids);
 extern void migr_catalog_show_row(const char *id);
 extern List *migr_text_array_to_list(Datum array);
+extern Datum migr_text_list_to_array(List *strings);
 extern void migr_catalog_bump_generation(void);
 
 /* What one executed (or stamped) step leaves behind in the catalog. */
@@ -266,7 +267,6 @@ extern Bitmapset *migr_graph_lineage_down(const MigrGraph *graph, List *from);
 extern Bitmapset *migr_graph_lineage_up(const MigrGraph *graph, List *from);
 extern Bitmapset *migr_graph_wanted(const MigrGraph *graph, const MigrPosition *pos);
 extern Bitmapset *migr_graph_above(const MigrGraph *graph, const MigrPosition *pos);
-extern List *migr_graph_bms_list(const Bitmapset *set);
 extern const char *migr_graph_branch_name(const MigrGraph *graph, int node);
 extern void migr_graph_apply_step(MigrGraph *graph, int node, bool up,
 								  List **remove, List **add);

@@ -199,19 +199,12 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
 
 		if (step->up)
-			ids = lappend(ids, DatumGetPointer(CStringGetTextDatum(graph->nodes[step->node].id)));
+			ids = lappend(ids, graph->nodes[step->node].id);
 	}
 	if (ids == NIL)
 		return;
 
-	{
-		Datum	   *elems = palloc(sizeof(Datum) * list_length(ids));
-
-		foreach(lc, ids)
-			elems[foreach_current_index(lc)] = PointerGetDatum(lfirst(lc));
-		values[0] = PointerGetDatum(construct_array(elems, list_length(ids), TEXTOID,
-													-1, false, TYPALIGN_INT));
-	}
+	values[0] = migr_text_list_to_array(ids);
 	migr_catalog_exec("SELECT r.id, s.statement"
 					  "  FROM migr.revisions r,"
 					  "       unnest(r.destructive_statements) AS s(statement)"
@@ -241,7 +234,7 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 static void
 check_registrants(const MigrGraph *graph, List *steps, Oid caller)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(steps), 1));
+	List	   *ids = NIL;
 	Oid			types[1] = {TEXTARRAYOID};
 	Datum		values[1];
 	ListCell   *lc;
@@ -249,10 +242,8 @@ check_registrants(const MigrGraph *graph, List *steps, Oid caller)
 	if (steps == NIL)
 		return;
 	foreach(lc, steps)
-		elems[foreach_current_index(lc)] =
-			CStringGetTextDatum(graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
-	values[0] = PointerGetDatum(construct_array(elems, list_length(steps),
-												TEXTOID, -1, false, TYPALIGN_INT));
+		ids = lappend(ids, graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
+	values[0] = migr_text_list_to_array(ids);
 	migr_catalog_exec("SELECT created_by::text, min(id)"
 					  "  FROM migr.revisions WHERE id = ANY ($1)"
 					  " GROUP BY created_by ORDER BY 1",
@@ -397,19 +388,17 @@ migr_direction_arguments(FunctionCallInfo fcinfo, char **target)
 static Datum
 locks_array(List *locks)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(locks), 1));
+	List	   *strings = NIL;
 	ListCell   *lc;
 
 	foreach(lc, locks)
 	{
 		MigrRelationLock *lock = lfirst(lc);
 
-		elems[foreach_current_index(lc)] =
-			CStringGetTextDatum(psprintf("%s: %s", lock->relation,
-										 migr_lock_mode_name(lock->mode)));
+		strings = lappend(strings, psprintf("%s: %s", lock->relation,
+											migr_lock_mode_name(lock->mode)));
 	}
-	return PointerGetDatum(construct_array(elems, list_length(locks), TEXTOID,
-										   -1, false, TYPALIGN_INT));
+	return migr_text_list_to_array(strings);
 }
 
 /*

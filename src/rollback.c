@@ -56,18 +56,16 @@ differences(const char *expected)
 	List	   *behind = migr_graph_order(graph, bms_difference(wanted, applied), false);
 	List	   *all = list_concat_copy(ahead, behind);
 	List	   *result = NIL;
-	Datum	   *ids;
+	List	   *ids = NIL;
 	Oid			types[1] = {TEXTARRAYOID};
 	Datum		values[1];
 	ListCell   *lc;
 
 	if (all == NIL)
 		return NIL;
-	ids = palloc(sizeof(Datum) * list_length(all));
 	foreach(lc, all)
-		ids[foreach_current_index(lc)] = CStringGetTextDatum(graph->nodes[lfirst_int(lc)].id);
-	values[0] = PointerGetDatum(construct_array(ids, list_length(all), TEXTOID,
-												-1, false, TYPALIGN_INT));
+		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
+	values[0] = migr_text_list_to_array(ids);
 	migr_catalog_exec("SELECT r.id, r.message, r.changes,"
 					  "       array_to_string(r.destructive_statements, '; ')"
 					  "  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"

@@ -412,18 +412,6 @@ new_strings(List *before, List *after)
 	return result;
 }
 
-static Datum
-string_array(List *strings)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(strings), 1));
-	ListCell   *lc;
-
-	foreach(lc, strings)
-		elems[foreach_current_index(lc)] = CStringGetTextDatum(lfirst(lc));
-	return PointerGetDatum(construct_array(elems, list_length(strings), TEXTOID,
-										   -1, false, TYPALIGN_INT));
-}
-
 /*
  * migr.rewrite_watch(): the table_rewrite event trigger.  During a dry
  * run it notes which table a step rewrites; otherwise it does nothing.
@@ -500,8 +488,8 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 		MemoryContextSwitchTo(cxt);
 		emit_row(run, number, node->id, step->up, row->message, started,
 				 GetCurrentTimestamp(),
-				 string_array(new_strings(*locks_held, locks_after)),
-				 string_array(rewritten_tables), NULL);
+				 migr_text_list_to_array(new_strings(*locks_held, locks_after)),
+				 migr_text_list_to_array(rewritten_tables), NULL);
 		*locks_held = locks_after;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
