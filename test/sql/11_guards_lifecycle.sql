@@ -155,6 +155,13 @@ SELECT s->'confirmed' AS confirmed FROM migr_status() s;
 \c - postgres
 ALTER DATABASE contrib_regression RESET migr.environment;
 \c - postgres
+-- A hand edit that leaves a revision naming a parent that does not exist:
+-- every operation that loads the graph refuses with XX001, naming both.
+INSERT INTO migr.revisions (id, down_revision, message, upgrade, checksum, created_by)
+VALUES ('lc_orphan', '{lc_nowhere}', 'orphan', 'SELECT 1', 'x', current_user);
+SELECT lc_try($$SELECT * FROM migr_upgrade('heads')$$);
+SELECT lc_try($$SELECT * FROM migr_history()$$);
+DELETE FROM migr.revisions WHERE id = 'lc_orphan';
 SET client_min_messages = warning;
 DROP EXTENSION migr CASCADE;
 DROP TABLE IF EXISTS public.lc_t;
