@@ -14,12 +14,16 @@
 # Environment knobs (all optional):
 #   MIGR_KEEP_SCRATCH=1   keep the scratch dir after the run (its path is printed)
 #   MIGR_PORT_BASE=N      first TCP port probed for the throwaway cluster (55432)
+#   MIGR_PG_ROOT=DIR      a relocated copy of PostgreSQL 15 to build and test with
 
 # shellcheck disable=SC2034  # these are used by the scripts that source this file
 PGVER=15
-PGBIN=/usr/lib/postgresql/$PGVER/bin
+# MIGR_PG_ROOT=DIR: use a relocated copy of the PostgreSQL installation
+# (DIR/usr/lib/postgresql/15, DIR/usr/share/postgresql/15) instead of the
+# system one, so that several checkouts can install and test side by side.
+PGBIN=${MIGR_PG_ROOT:-}/usr/lib/postgresql/$PGVER/bin
 PG_CONFIG=$PGBIN/pg_config
-PGXS_DIR=/usr/lib/postgresql/$PGVER/lib/pgxs
+PGXS_DIR=${MIGR_PG_ROOT:-}/usr/lib/postgresql/$PGVER/lib/pgxs
 PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
 PG_PERL_LIB=$PGXS_DIR/src/test/perl
 

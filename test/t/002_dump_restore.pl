@@ -135,7 +135,7 @@ is($node->safe_psql('dst', q{SELECT string_agg(c, ',') FROM migr_current() c}),
 is($node->safe_psql('dst', $data_sql),
 	$node->safe_psql('src', $data_sql), 'restored: the scripts\' tables and data');
 is($node->safe_psql('dst', q{SELECT extversion FROM pg_extension WHERE extname = 'migr'}),
-	'0.1', 'restored: extension is installed');
+	'0.2', 'restored: extension is installed');
 
 # Already-reached targets are no-ops.
 foreach my $t ('c3', 'current', 'head-1', 'b2')

@@ -1,0 +1,120 @@
+# test/t/008_extension_update.pl
+#
+# ALTER EXTENSION migr UPDATE from 0.1 (installed from sql/migr--0.1.sql, as
+# a released database has it) keeps every row of a populated history:
+# branches, labels, depends_on, applied and version rows, the log, the launch
+# state and checksums.  Afterwards the database behaves as a fresh 0.2 one:
+# the same functions, the applied head is a no-op, downgrades and upgrades
+# run.  Each section of sql/migr--0.1--0.2.sql adds its own checks below.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('extension_update');
+$node->init;
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+
+# ---------------------------------------------------------------------------
+# A populated 0.1 database: two branches with labels, a dependency, a merge,
+# a downgrade and re-upgrade in the log, a launch, and one pending revision.
+# ---------------------------------------------------------------------------
+my $populate = q{
+SELECT migr_revision('base tables', 'CREATE TABLE t_a (i int);', 'DROP TABLE t_a;', 'a1', '{}');
+SELECT migr_revision('billing', 'CREATE TABLE t_b (i int);', 'DROP TABLE t_b;', 'b1', '{a1}', '{billing}');
+SELECT migr_revision('accounts', 'CREATE TABLE t_c (i int);', 'DROP TABLE t_c;', 'c1', '{a1}', '{accounts}');
+SELECT migr_merge('{b1,c1}', 'merge billing and accounts', 'm1');
+SELECT migr_revision('pending', 'CREATE TABLE t_d (i int);', 'DROP TABLE t_d;', 'd1', '{m1}', NULL, '{b1}');
+SELECT count(*) FROM migr_upgrade('m1');
+SELECT count(*) FROM migr_downgrade('-1');
+SELECT count(*) FROM migr_upgrade('m1');
+SELECT migr_launch();
+};
+
+$node->safe_psql('old', q{CREATE EXTENSION migr VERSION '0.1'});
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'migr'}),
+	'0.1', '0.1 installed from sql/migr--0.1.sql');
+$node->safe_psql('old', $populate);
+
+# Every 0.1 column of every 0.1 table, in key order, and the sequences.
+my $digest_sql = q{
+SELECT concat_ws(E'\n',
+  (SELECT string_agg(concat_ws(',', id, down_revision, depends_on, message, upgrade,
+                               downgrade, checksum, seq, is_head, changes,
+                               destructive_statements, destructive, transactional),
+                     '|' ORDER BY seq) FROM migr.revisions),
+  (SELECT string_agg(t::text, '|' ORDER BY t.label) FROM migr.branch_labels t),
+  (SELECT string_agg(t::text, '|' ORDER BY t.revision) FROM migr.applied t),
+  (SELECT string_agg(t::text, '|' ORDER BY t.revision) FROM migr.version t),
+  (SELECT string_agg(t::text, '|' ORDER BY t.id) FROM migr.log t),
+  (SELECT string_agg(t::text, '|') FROM migr.launch t),
+  (SELECT last_value || '/' || is_called FROM migr.revision_seq),
+  (SELECT last_value || '/' || is_called FROM migr.run_seq),
+  (SELECT last_value || '/' || is_called FROM migr.log_seq))};
+my $before = $node->safe_psql('old', $digest_sql);
+like($before, qr/billing/, 'the 0.1 history is populated');
+
+$node->safe_psql('old', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'migr'}),
+	'0.2', 'updated to 0.2');
+is($node->safe_psql('old', $digest_sql), $before, 'no row of the 0.1 catalog changed or was lost');
+
+# ---------------------------------------------------------------------------
+# The updated database has exactly the objects of a fresh 0.2 install.
+# ---------------------------------------------------------------------------
+$node->safe_psql('fresh', q{CREATE EXTENSION migr});
+my $objects_sql = q{
+SELECT string_agg(pg_describe_object(classid, objid, objsubid), E'\n'
+                  ORDER BY pg_describe_object(classid, objid, objsubid))
+FROM pg_depend
+WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migr')};
+is($node->safe_psql('old', $objects_sql), $node->safe_psql('fresh', $objects_sql),
+	'updated and fresh 0.2 have the same member objects');
+
+my $signatures_sql = q{
+SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid)
+                  || ' ' || p.prosecdef || ' ' || coalesce(array_to_string(p.proconfig, ','), '')
+                  || ' ' || coalesce(array_to_string(p.proacl, ','), ''),
+                  E'\n' ORDER BY p.oid::regprocedure::text)
+FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migr')};
+is($node->safe_psql('old', $signatures_sql), $node->safe_psql('fresh', $signatures_sql),
+	'functions: same signatures, results, security, settings and privileges');
+
+my $columns_sql = q{
+SELECT string_agg(c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                  || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''),
+                  E'\n' ORDER BY c.relname, a.attnum)
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind = 'r'};
+is($node->safe_psql('old', $columns_sql), $node->safe_psql('fresh', $columns_sql),
+	'tables: same columns, types, NOT NULL and defaults');
+
+# ---------------------------------------------------------------------------
+# And it works as a fresh one: head-of-m1 is current, the pending revision
+# applies, a downgrade runs its script, the launch stays.
+# ---------------------------------------------------------------------------
+is($node->safe_psql('old', q{SELECT string_agg(c, ',' ORDER BY c) FROM migr_current() c}),
+	'm1', 'updated: current is m1');
+is($node->safe_psql('old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_upgrade('head')}),
+	'd1', 'updated: the pending revision applies');
+is($node->safe_psql('old', q{SELECT to_regclass('t_d') IS NOT NULL}), 't', 'updated: its table exists');
+is($node->safe_psql('old', q{SELECT count(*) FROM migr_upgrade('head')}), '0',
+	'updated: upgrade at head is a no-op');
+is($node->safe_psql('old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('-1')}),
+	'd1', 'updated: a downgrade runs');
+is($node->safe_psql('old', q{SELECT to_regclass('t_d') IS NULL}), 't', 'updated: its table is gone');
+is($node->safe_psql('old', q{SELECT count(*) FROM migr.launch}), '1', 'updated: still launched');
+is($node->safe_psql('old', q{SELECT count(*) FROM migr_validate()}), '0',
+	'updated: checksums validate');
+
+done_testing();
