@@ -53,6 +53,7 @@ typedef enum MigrQuery
 	Q_REFRESH_HEADS,
 	Q_NEXT_RUN,
 	Q_BUMP_GENERATION,
+	Q_GENERATION,
 	Q_APPLIED_INSERT,
 	Q_APPLIED_DELETE,
 	Q_VERSION_DELETE,
@@ -151,6 +152,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_BUMP_GENERATION] = {
 		"UPDATE migr.state SET generation = generation + 1",
+		0, {InvalidOid}
+	},
+	[Q_GENERATION] = {
+		"SELECT generation FROM migr.state",
 		0, {InvalidOid}
 	},
 	[Q_APPLIED_INSERT] = {
@@ -358,10 +363,16 @@ migr_capture_caller(MigrCaller *caller)
 /*
  * Run prepared statement "q" with the given arguments; check that it did
  * what a statement of its kind does.  Must be called inside an owner scope.
+ *
+ * SPI leaves the connection's procedure context current after every call;
+ * the caller's context is made current again, so that what the caller
+ * allocates from the result goes where the caller means it to (a graph
+ * kept across the transactions of migr_upgrade_each, a per-step context).
  */
 static int
 run_query(MigrQuery q, Datum *values, const char *nulls)
 {
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	int			rc;
 	int			expected;
 
@@ -380,6 +391,7 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 	}
 
 	rc = SPI_execute_plan(query_plans[q], values, nulls, false, 0);
+	MemoryContextSwitchTo(caller_cxt);
 
 	if (strncmp(query_defs[q].sql, "SELECT", 6) == 0)
 		expected = SPI_OK_SELECT;
@@ -404,9 +416,11 @@ void
 migr_catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				  const char *nulls, int expected)
 {
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
 										   false, 0);
 
+	MemoryContextSwitchTo(caller_cxt);	/* as run_query does */
 	if (rc != expected)
 		elog(ERROR, "unexpected SPI result %s for \"%s\"",
 			 SPI_result_code_string(rc), sql);
@@ -804,6 +818,20 @@ migr_catalog_bump_generation(void)
 	run_query(Q_BUMP_GENERATION, NULL, NULL);
 	bumped_lxid = MyProc->lxid;
 	bumped_subxid = GetCurrentSubTransactionId();
+}
+
+/*
+ * The catalog's generation: it changes whenever a migr operation changes
+ * the catalog (see migr_catalog_bump_generation).
+ */
+int64
+migr_catalog_generation(void)
+{
+	bool		isnull;
+
+	run_query(Q_GENERATION, NULL, NULL);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*

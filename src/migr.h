@@ -136,6 +136,7 @@ extern void migr_catalog_show_row(const char *id);
 extern List *migr_text_array_to_list(Datum array);
 extern Datum migr_text_list_to_array(List *strings);
 extern void migr_catalog_bump_generation(void);
+extern int64 migr_catalog_generation(void);
 
 /* What one executed (or stamped) step leaves behind in the catalog. */
 typedef struct MigrStepRecord
@@ -300,6 +301,8 @@ extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 							 bool purge, const char *target_text);
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
 							List *steps, const MigrCaller *caller, bool offline);
+extern void migr_check_steps(const MigrGraph *graph, MigrOperation op,
+							 List *steps, const MigrCaller *caller, bool offline);
 extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
 extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,
 											  char **target);

@@ -327,19 +327,20 @@ migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets, bool purge,
 	return NIL;
 }
 
-/*
- * The checks a non-empty plan must pass before it runs.  "offline" is set
- * for the script of migr_script(), which can run what a transaction can't.
- */
-void
-migr_check_plan(const MigrGraph *graph, MigrOperation op, List *steps,
-				const MigrCaller *caller, bool offline)
+/* What an operation is called in the refusal that asks for confirmation. */
+static const char *
+operation_phrase(MigrOperation op)
 {
-	migr_require_confirmation(op == OP_UPGRADE ? "an upgrade"
-							  : op == OP_DOWNGRADE ? "a downgrade"
-							  : op == OP_STAMP ? "a stamp" : "a redo");
-	if (op == OP_UPGRADE)
-		migr_check_checksums();
+	return op == OP_UPGRADE ? "an upgrade"
+		: op == OP_DOWNGRADE ? "a downgrade"
+		: op == OP_STAMP ? "a stamp" : "a redo";
+}
+
+/* The checks of the steps themselves; see migr_check_plan(). */
+static void
+check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
+			const MigrCaller *caller, bool offline)
+{
 	if (op == OP_UPGRADE || op == OP_REDO)
 		check_destructive_steps(graph, steps);
 	if (op != OP_STAMP)
@@ -348,6 +349,33 @@ migr_check_plan(const MigrGraph *graph, MigrOperation op, List *steps,
 		if (!offline)
 			check_transactional(graph, steps);
 	}
+}
+
+/*
+ * The checks a non-empty plan must pass before it runs.  "offline" is set
+ * for the script of migr_script(), which can run what a transaction can't.
+ */
+void
+migr_check_plan(const MigrGraph *graph, MigrOperation op, List *steps,
+				const MigrCaller *caller, bool offline)
+{
+	migr_require_confirmation(operation_phrase(op));
+	if (op == OP_UPGRADE)
+		migr_check_checksums();
+	check_steps(graph, op, steps, caller, offline);
+}
+
+/*
+ * migr_check_plan() without the checksum check, which reads every applied
+ * revision: for the later steps of migr_upgrade_each, whose whole plan was
+ * checked before the first, while no other migr operation ran since.
+ */
+void
+migr_check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
+				 const MigrCaller *caller, bool offline)
+{
+	migr_require_confirmation(operation_phrase(op));
+	check_steps(graph, op, steps, caller, offline);
 }
 
 /* The script a step runs: upgrade, or the downgrade kept when it was applied. */

@@ -693,13 +693,17 @@ done:
 
 /*
  * Apply one step in a subtransaction.  On failure, roll the step back,
- * commit a log row that says what failed, and raise the error again.
+ * write a log row that says what failed and return the error, copied into
+ * "error_cxt", for the caller to raise once that row is committed; NULL
+ * when the step succeeded.
  */
-static void
-each_step(MigrRun *run, const MigrPlanStep *step, int number)
+static ErrorData *
+each_step(MigrRun *run, const MigrPlanStep *step, int number,
+		  MemoryContext error_cxt)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile result = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
@@ -721,8 +725,9 @@ each_step(MigrRun *run, const MigrPlanStep *step, int number)
 		bool		have_step = current_step != NULL;
 
 		operation_active = false;
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(error_cxt);
 		edata = CopyErrorData();
+		MemoryContextSwitchTo(cxt);
 		/* Copy what the failure row needs before the step's memory goes. */
 		statement = current_statement ? pstrdup(current_statement) : NULL;
 		if (have_step)
@@ -739,7 +744,7 @@ each_step(MigrRun *run, const MigrPlanStep *step, int number)
 
 		if (have_step)
 		{
-			/* The failed step's row, committed on its own. */
+			/* The failed step's row, committed on its own by the caller. */
 			failed.finished_at = GetCurrentTimestamp();
 			failed.wal_before = GetXLogInsertRecPtr();
 			migr_owner_begin(&scope);
@@ -747,11 +752,11 @@ each_step(MigrRun *run, const MigrPlanStep *step, int number)
 										unpack_sql_state(edata->sqlerrcode),
 										edata->message, &run->caller);
 			migr_owner_end(&scope);
-			SPI_commit();
 		}
-		ReThrowError(edata);
+		result = edata;
 	}
 	PG_END_TRY();
+	return result;
 }
 
 /*
@@ -759,14 +764,26 @@ each_step(MigrRun *run, const MigrPlanStep *step, int number)
  * on its own, so a long chain keeps what was done before a failure.  The
  * lock is taken again for every step; a step another deploy applied in the
  * meantime is skipped.
+ *
+ * Memory and time per step stay flat however long the chain: the graph is
+ * loaded once, into a context of its own, and loaded again only when
+ * another migr operation changed the catalog between two steps (the
+ * catalog's generation says so); then the whole plan is checked again,
+ * checksums included, as before the first step.  Everything else a step
+ * allocates lives in an SPI connection of the step's own, gone when the
+ * step commits.
  */
 Datum
 migr_upgrade_each(PG_FUNCTION_ARGS)
 {
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
+	MemoryContext call_cxt;
+	MemoryContext graph_cxt;
 	ListCell   *lc;
-	List	   *ids = NIL;
+	char	  **ids;
+	int			nids;
+	int64		generation;
 	int			number = 0;
 	bool		atomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
 	((CallContext *) fcinfo->context)->atomic;
@@ -783,44 +800,82 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* The call's connection outlives its transactions; so does its memory. */
+	call_cxt = CurrentMemoryContext;
+	graph_cxt = AllocSetContextCreate(call_cxt, "migr_upgrade_each graph",
+									  ALLOCSET_DEFAULT_SIZES);
 
 	/* Plan once, under the lock; remember the revisions by id. */
 	migr_owner_begin(&scope);
 	migr_lock_acquire("upgrade");
+	MemoryContextSwitchTo(graph_cxt);
 	run.graph = migr_graph_load();
+	MemoryContextSwitchTo(call_cxt);
 	run.steps = migr_plan_steps(run.graph, OP_UPGRADE, list_make1((char *) run.target),
 								false, run.target);
 	if (run.steps != NIL)
 		migr_check_plan(run.graph, OP_UPGRADE, run.steps, &run.caller, false);
+	generation = migr_catalog_generation();
 	migr_owner_end(&scope);
+	MemoryContextSwitchTo(call_cxt);
+	nids = list_length(run.steps);
+	ids = palloc(sizeof(char *) * Max(nids, 1));
 	foreach(lc, run.steps)
-		ids = lappend(ids, MemoryContextStrdup(TopMemoryContext,
-											   run.graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id));
+		ids[foreach_current_index(lc)] =
+			pstrdup(run.graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
+	list_free_deep(run.steps);
+	run.steps = NIL;
 	SPI_commit();
 
-	foreach(lc, ids)
+	for (int i = 0; i < nids; i++)
 	{
 		MigrPlanStep step = {0};
-		const char *id = lfirst(lc);
+		ErrorData  *edata;
+		int64		now;
+		bool		changed;
 
+		/* A connection of the step's own: its memory goes when it ends. */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		migr_owner_begin(&scope);
 		migr_lock_acquire("upgrade");
-		run.graph = migr_graph_load();
-		step.node = migr_graph_find(run.graph, id);
+		now = migr_catalog_generation();
+		changed = now != generation;
+		generation = now;
+		if (changed)
+		{
+			/* Another operation ran: see what it did. */
+			MemoryContext old;
+
+			MemoryContextReset(graph_cxt);
+			old = MemoryContextSwitchTo(graph_cxt);
+			run.graph = migr_graph_load();
+			MemoryContextSwitchTo(old);
+		}
+		step.node = migr_graph_find(run.graph, ids[i]);
 		step.up = true;
 		if (step.node < 0 || run.graph->nodes[step.node].applied)
 		{
 			migr_owner_end(&scope);
+			SPI_finish();
 			SPI_commit();
 			continue;
 		}
-		migr_check_plan(run.graph, OP_UPGRADE, list_make1(&step), &run.caller, false);
+		if (changed)
+			migr_check_plan(run.graph, OP_UPGRADE, list_make1(&step), &run.caller, false);
+		else
+			migr_check_steps(run.graph, OP_UPGRADE, list_make1(&step), &run.caller, false);
 		migr_catalog_bump_generation();
+		generation = migr_catalog_generation();
 		run.run_id = migr_catalog_next_run_id();
 		migr_owner_end(&scope);
 
-		each_step(&run, &step, ++number);
+		edata = each_step(&run, &step, ++number, call_cxt);
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
 		SPI_commit();
+		if (edata != NULL)
+			ReThrowError(edata);
 	}
 
 	SPI_finish();
