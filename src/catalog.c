@@ -781,6 +781,45 @@ migr_catalog_show_row(const char *id)
 	run_query(Q_SHOW, args, NULL);
 }
 
+/*
+ * The message and the branch labels (sorted) of each revision in "ids", in
+ * that order, for pictures of the graph.  Looked up by id, so that the
+ * answer matches a graph loaded a moment earlier even if a registration
+ * committed in between.  Must be called inside an owner scope.
+ */
+List *
+migr_catalog_revision_notes(List *ids)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1] = {migr_text_list_to_array(ids)};
+	List	   *result = NIL;
+
+	migr_catalog_exec("SELECT r.id, r.message,"
+					  "       ARRAY(SELECT l.label FROM migr.branch_labels l"
+					  "              WHERE l.revision = r.id ORDER BY l.label)"
+					  "  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
+					  "  JOIN migr.revisions r ON r.id = u.id"
+					  " ORDER BY u.ord",
+					  1, argtypes, args, NULL, SPI_OK_SELECT);
+	if (SPI_processed != (uint64) list_length(ids))
+		elog(ERROR, "%d revisions asked for, %llu found",
+			 list_length(ids), (unsigned long long) SPI_processed);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MigrRevisionNote *note = palloc(sizeof(MigrRevisionNote));
+		bool		isnull;
+
+		note->id = migr_result_text(i, 1);
+		note->message = migr_result_text(i, 2);
+		note->labels = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc,
+														3, &isnull));
+		result = lappend(result, note);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
 /* Convert a text[] datum to a List of C strings (for graph.c). */
 List *
 migr_text_array_to_list(Datum array)

@@ -20,6 +20,7 @@
  *					dry runs, migr_upgrade_each()
  *		offline.c	migr_script() and the bookkeeping calls of its scripts
  *		report.c	migr_history(), migr_show()
+ *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
  *		guard.c		production guards: confirmation, the DDL lock-down
  *		integrity.c	launch, checksum validation and repair
  *		rollback.c	migr_check_head(), migr_rollback_check()
@@ -134,6 +135,16 @@ extern void migr_catalog_graph_rows(void);
 extern void migr_catalog_history_rows(List *ids);
 extern void migr_catalog_show_row(const char *id);
 extern List *migr_text_array_to_list(Datum array);
+/* What a picture of the graph shows of a revision besides its edges. */
+typedef struct MigrRevisionNote
+{
+	char	   *id;
+	char	   *message;
+	List	   *labels;			/* branch labels (char *), sorted */
+} MigrRevisionNote;
+
+extern List *migr_catalog_revision_notes(List *ids);
+
 extern Datum migr_text_list_to_array(List *strings);
 extern void migr_catalog_bump_generation(void);
 extern int64 migr_catalog_generation(void);
