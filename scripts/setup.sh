@@ -41,6 +41,7 @@ packages=(
     postgresql-15-pgtap
     libtap-parser-sourcehandler-pgtap-perl
     libipc-run-perl
+    graphviz
     make
     gcc
 )

@@ -65,12 +65,14 @@ message_summary(const char *message)
 /*
  * Append "s" to a double-quoted DOT string.  Quotes, backslashes and the
  * characters of entities become entities, so the lexer never sees a user
- * quote or backslash; a backslash is written twice because Graphviz
- * decodes entities before it reads its own escapes (\N, \l ...).  Line
- * breaks become \n, other control characters spaces.
+ * quote or backslash.  Graphviz decodes entities before it reads its own
+ * escapes (\N, \G, \l ...): a label goes through one round of those, so
+ * a backslash is written twice; a tooltip goes through two, so four times
+ * ("for_tooltip").  Line breaks become \n, other control characters
+ * spaces.
  */
 static void
-dot_escape(StringInfo buf, const char *s)
+dot_escape(StringInfo buf, const char *s, bool for_tooltip)
 {
 	for (const char *p = s; *p; p++)
 	{
@@ -82,7 +84,7 @@ dot_escape(StringInfo buf, const char *s)
 				appendStringInfoString(buf, "&#34;");
 				break;
 			case '\\':
-				appendStringInfoString(buf, "&#92;&#92;");
+				appendStringInfoString(buf, for_tooltip ? "&#92;&#92;&#92;&#92;" : "&#92;&#92;");
 				break;
 			case '&':
 				appendStringInfoString(buf, "&amp;");
@@ -166,16 +168,16 @@ render_dot(StringInfo out, const MigrGraph *graph, const RenderNode *nodes)
 		char	   *summary = message_summary(rn->note->message);
 
 		appendStringInfoString(out, "\t\"");
-		dot_escape(out, rn->node->id);
+		dot_escape(out, rn->node->id, false);
 		appendStringInfoString(out, "\" [label=\"");
-		dot_escape(out, node_title(rn));
+		dot_escape(out, node_title(rn), false);
 		if (*summary != '\0')
 		{
 			appendStringInfoString(out, "\\n");
-			dot_escape(out, summary);
+			dot_escape(out, summary, false);
 		}
 		appendStringInfoString(out, "\", tooltip=\"");
-		dot_escape(out, rn->note->message);
+		dot_escape(out, rn->note->message, true);
 		appendStringInfoChar(out, '"');
 		if (rn->merge)
 			appendStringInfoString(out, ", shape=hexagon");

@@ -117,4 +117,19 @@ is($node->safe_psql('old', q{SELECT count(*) FROM migr.launch}), '1', 'updated: 
 is($node->safe_psql('old', q{SELECT count(*) FROM migr_validate()}), '0',
 	'updated: checksums validate');
 
+# ---------------------------------------------------------------------------
+# migr_graph (sql/migr--0.1--0.2.sql, section "migr_graph"): the updated
+# database draws its 0.1 history, open to everyone like migr_history.
+# ---------------------------------------------------------------------------
+is($node->safe_psql('old', q{SELECT has_function_privilege('public', 'migr_graph(text)', 'EXECUTE')}),
+	't', 'updated: migr_graph is open to everyone');
+my $dot = $node->safe_psql('old', q{SELECT migr_graph()});
+is(scalar(() = $dot =~ /^\t"\w+" \[label=/mg), 5, 'updated: migr_graph draws the five revisions');
+like($dot, qr/^\t"m1" \[label="m1\\nmerge billing and accounts", tooltip="merge billing and accounts", shape=hexagon, style="rounded,filled"/m,
+	'updated: the applied merge is a filled hexagon');
+like($dot, qr/^\t"c1" \[label="c1 \(accounts\)\\naccounts"/m, 'updated: labels are shown');
+like($dot, qr/^\t"b1" -> "d1" \[style=dashed\];$/m, 'updated: the dependency is dashed');
+like($node->safe_psql('old', q{SELECT migr_graph('mermaid')}), qr/^    rev_b1 -\.-> rev_d1$/m,
+	'updated: migr_graph draws Mermaid too');
+
 done_testing();
