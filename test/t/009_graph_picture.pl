@@ -193,6 +193,10 @@ my ($width, $height) = unpack('NN', substr($png, 16, 8));
 ok(substr($png, 12, 4) eq 'IHDR' && $width > 100 && $height > 300,
 	"graph.png has a picture's size (${width}x$height)");
 
+($rc, $out, $err) = run_tool('postgres', $tool, '-d', 'app', '--format=dot', '-o', "$dir/order.png");
+is($rc, 0, 'psql options may come before -o') or diag($err);
+is(substr(slurp("$dir/order.png"), 0, 8), "\x89PNG\r\n\x1a\n", 'and -o still names the PNG');
+
 ($rc, $out, $err) = run_tool('app', $tool);
 is($rc, 0, 'migr-graph without -o succeeds') or diag($err);
 is($out, $svg, 'without -o the same SVG goes to stdout');
