@@ -135,6 +135,7 @@ extern void migr_catalog_graph_rows(void);
 extern void migr_catalog_history_rows(List *ids);
 extern void migr_catalog_show_row(const char *id);
 extern List *migr_text_array_to_list(Datum array);
+
 /* What a picture of the graph shows of a revision besides its edges. */
 typedef struct MigrRevisionNote
 {
