@@ -20,3 +20,26 @@ CREATE FUNCTION migr_graph(format text DEFAULT 'dot')
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_graph'
 LANGUAGE C STABLE;
+
+/* ---------------------------------------------------------------------
+ * Registrants: whose privileges a script runs with (issue 9, items 3, 4)
+ *
+ * created_by names the role; a name outlives its role (DROP ROLE, then a
+ * new role with the same name), so the role itself is kept too, as a
+ * regrole: the same role by OID inside a cluster, dumped and restored by
+ * name, kept by pg_upgrade.  Whoever last changed a revision is its
+ * registrant.  migr.applied keeps the registrant of the downgrade script it
+ * keeps, since that script may differ from the one registered now.
+ * ---------------------------------------------------------------------
+ */
+ALTER TABLE migr.revisions ADD COLUMN registrant regrole;
+COMMENT ON COLUMN migr.revisions.registrant IS 'The role that registered (or last changed) the revision: its scripts never run with more privileges than this role has.';
+UPDATE migr.revisions r SET registrant = g.oid
+  FROM pg_catalog.pg_roles g
+ WHERE g.rolname OPERATOR(pg_catalog.=) r.created_by;
+
+ALTER TABLE migr.applied ADD COLUMN downgrade_registrant regrole;
+COMMENT ON COLUMN migr.applied.downgrade_registrant IS 'The registrant of the downgrade script kept here: it never runs with more privileges than this role has.';
+UPDATE migr.applied a SET downgrade_registrant = r.registrant
+  FROM migr.revisions r
+ WHERE r.id OPERATOR(pg_catalog.=) a.revision;

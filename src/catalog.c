@@ -72,12 +72,22 @@ typedef enum MigrQuery
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
+/*
+ * A query, and when it differs, its form for a catalog still at 0.1 (the
+ * library is updated before ALTER EXTENSION migr UPDATE runs): without the
+ * registrant columns, a role is found by the name in created_by, as the
+ * update to 0.2 finds it.
+ */
 typedef struct MigrQueryDef
 {
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[18];
+	const char *sql_01;
 } MigrQueryDef;
+
+#define ROLE_OF_CREATED_BY \
+	"(SELECT g.oid FROM pg_catalog.pg_roles g WHERE g.rolname = r.created_by)"
 
 static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_FETCH_REVISION] = {
@@ -86,10 +96,20 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
 		"              WHERE l.revision = r.id ORDER BY l.label),"
 		"       r.changes, r.destructive_statements, r.destructive,"
-		"       a.revision IS NOT NULL, a.downgrade, r.transactional"
+		"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
+		"       r.registrant, a.downgrade_registrant"
 		"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id"
 		" WHERE r.id = $1",
-		1, {TEXTOID}
+		1, {TEXTOID},
+		"SELECT r.id, r.message, r.upgrade, r.downgrade, r.checksum,"
+		"       r.down_revision, r.depends_on,"
+		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
+		"              WHERE l.revision = r.id ORDER BY l.label),"
+		"       r.changes, r.destructive_statements, r.destructive,"
+		"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
+		"       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY
+		"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id"
+		" WHERE r.id = $1"
 	},
 	[Q_GRAPH_HEADS] = {
 		"SELECT r.id, a.revision IS NOT NULL"
@@ -119,10 +139,14 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_INSERT_REVISION] = {
 		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
 		"  downgrade, checksum, created_by, depends_on, changes,"
+		"  destructive_statements, destructive, transactional, registrant)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		13, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID, REGROLEOID},
+		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
+		"  downgrade, checksum, created_by, depends_on, changes,"
 		"  destructive_statements, destructive, transactional)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		12, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
-		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID}
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 	},
 	[Q_CLEAR_HEADS] = {
 		"UPDATE migr.revisions SET is_head = false"
@@ -134,10 +158,17 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
 		"       checksum = $6, depends_on = $7, changes = $8,"
 		"       destructive_statements = $9, destructive = $10,"
-		"       transactional = $11"
+		"       transactional = $11, created_by = $12, registrant = $13"
 		" WHERE id = $1",
-		11, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID}
+		13, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID, NAMEOID,
+		REGROLEOID},
+		"UPDATE migr.revisions"
+		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
+		"       checksum = $6, depends_on = $7, changes = $8,"
+		"       destructive_statements = $9, destructive = $10,"
+		"       transactional = $11, created_by = $12"
+		" WHERE id = $1"
 	},
 	[Q_REFRESH_HEADS] = {
 		"UPDATE migr.revisions r"
@@ -160,9 +191,13 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_APPLIED_INSERT] = {
 		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped,"
+		"  downgrade, downgrade_registrant)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		7, {TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, BOOLOID, TEXTOID,
+		REGROLEOID},
+		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped,"
 		"  downgrade)"
-		" VALUES ($1, $2, $3, $4, $5, $6)",
-		6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, BOOLOID, TEXTOID}
+		" VALUES ($1, $2, $3, $4, $5, $6)"
 	},
 	[Q_APPLIED_DELETE] = {
 		"DELETE FROM migr.applied WHERE revision = $1",
@@ -267,6 +302,20 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 };
 
 static SPIPlanPtr query_plans[MIGR_NUM_QUERIES];
+static SPIPlanPtr query_plans_01[MIGR_NUM_QUERIES];
+
+/*
+ * Has the catalog the registrant columns of 0.2?  Not cached: ALTER
+ * EXTENSION migr UPDATE may run in the same transaction as a migr call.
+ */
+bool
+migr_catalog_has_registrants(void)
+{
+	Oid			nsp = get_namespace_oid("migr", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("revisions", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "registrant") != InvalidAttrNumber;
+}
 
 /*
  * Return the OID of the role that owns the migr extension.
@@ -375,22 +424,25 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	int			rc;
 	int			expected;
+	bool		old = query_defs[q].sql_01 != NULL && !migr_catalog_has_registrants();
+	const char *sql = old ? query_defs[q].sql_01 : query_defs[q].sql;
+	SPIPlanPtr *plans = old ? query_plans_01 : query_plans;
 
-	if (query_plans[q] == NULL)
+	if (plans[q] == NULL)
 	{
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare(query_defs[q].sql, query_defs[q].nargs,
+		plan = SPI_prepare(sql, query_defs[q].nargs,
 						   (Oid *) query_defs[q].argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 query_defs[q].sql, SPI_result_code_string(SPI_result));
+				 sql, SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_keepplan failed");
-		query_plans[q] = plan;
+		plans[q] = plan;
 	}
 
-	rc = SPI_execute_plan(query_plans[q], values, nulls, false, 0);
+	rc = SPI_execute_plan(plans[q], values, nulls, false, 0);
 	MemoryContextSwitchTo(caller_cxt);
 
 	if (strncmp(query_defs[q].sql, "SELECT", 6) == 0)
@@ -496,6 +548,17 @@ name_datum(const char *s)
 	return NameGetDatum(n);
 }
 
+/* OID value of column "col" of row "row" of the last result; NULL is 0. */
+static Oid
+result_oid(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
 /*
  * Fetch one revision with its scripts; NULL if there is none with that id.
  */
@@ -534,6 +597,8 @@ migr_catalog_fetch_revision(const char *id)
 	row->applied = migr_result_bool(0, 12);
 	row->applied_downgrade = migr_result_text(0, 13);
 	row->transactional = migr_result_bool(0, 14);
+	row->registrant = result_oid(0, 15);
+	row->applied_downgrade_registrant = result_oid(0, 16);
 	return row;
 }
 
@@ -681,8 +746,8 @@ void
 migr_catalog_insert_revision(const MigrRevisionRow *row,
 							 const MigrCaller *caller)
 {
-	Datum		args[12];
-	char		nulls[12] = "            ";
+	Datum		args[13];
+	char		nulls[13] = "             ";
 	Datum		parents = migr_text_list_to_array(row->parents);
 
 	args[0] = CStringGetTextDatum(row->id);
@@ -697,6 +762,7 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 	args[9] = migr_text_list_to_array(row->destructive_statements);
 	args[10] = BoolGetDatum(row->destructive);
 	args[11] = BoolGetDatum(row->transactional);
+	args[12] = ObjectIdGetDatum(caller->current_user_id);
 	run_query(Q_INSERT_REVISION, args, nulls);
 
 	if (row->parents != NIL)
@@ -706,13 +772,15 @@ migr_catalog_insert_revision(const MigrRevisionRow *row,
 
 /*
  * Replace the scripts, message and parents of a revision that never ran.
- * Parents it no longer has may become heads again.
+ * Parents it no longer has may become heads again.  The caller becomes its
+ * registrant: whoever last changed a revision answers for its scripts.
  */
 void
-migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
+migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents,
+							 const MigrCaller *caller)
 {
-	Datum		args[11];
-	char		nulls[11] = "           ";
+	Datum		args[13];
+	char		nulls[13] = "             ";
 	Datum		parents = migr_text_list_to_array(row->parents);
 	Datum		old = migr_text_list_to_array(old_parents);
 
@@ -727,6 +795,8 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents)
 	args[8] = migr_text_list_to_array(row->destructive_statements);
 	args[9] = BoolGetDatum(row->destructive);
 	args[10] = BoolGetDatum(row->transactional);
+	args[11] = name_datum(caller->current_user_name);
+	args[12] = ObjectIdGetDatum(caller->current_user_id);
 	run_query(Q_UPDATE_REVISION, args, nulls);
 
 	if (old_parents != NIL)
@@ -934,7 +1004,10 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 		args[3] = name_datum(caller->current_user_name);
 		args[4] = BoolGetDatum(strcmp(rec->operation, "stamp") == 0);
 		args[5] = rec->downgrade ? CStringGetTextDatum(rec->downgrade) : (Datum) 0;
-		run_query(Q_APPLIED_INSERT, args, rec->downgrade ? "      " : "     n");
+		args[6] = ObjectIdGetDatum(rec->downgrade_registrant);
+		run_query(Q_APPLIED_INSERT, args,
+				  psprintf("     %c%c", rec->downgrade ? ' ' : 'n',
+						   OidIsValid(rec->downgrade_registrant) ? ' ' : 'n'));
 	}
 	else
 	{

@@ -215,11 +215,18 @@ migr_repair(PG_FUNCTION_ARGS)
 		Datum		values[2] = {CStringGetTextDatum(id), CStringGetTextDatum(checksum)};
 		MigrEventRecord rec = {0};
 
+		migr_check_change_allowed(caller.current_user_id, row->registrant, id,
+								  "repairing");
 		migr_require_confirmation("repairing a revision");
 		migr_catalog_bump_generation();
 		migr_catalog_exec("UPDATE migr.revisions SET checksum = $2 WHERE id = $1",
 						  2, types, values, NULL, SPI_OK_UPDATE);
-		migr_catalog_exec("UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade"
+		migr_catalog_exec(migr_catalog_has_registrants()
+						  ? "UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade,"
+						  "       downgrade_registrant = r.registrant"
+						  "  FROM migr.revisions r"
+						  " WHERE a.revision = $1 AND r.id = a.revision"
+						  : "UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade"
 						  "  FROM migr.revisions r"
 						  " WHERE a.revision = $1 AND r.id = a.revision",
 						  2, types, values, NULL, SPI_OK_UPDATE);

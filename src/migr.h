@@ -112,6 +112,8 @@ typedef struct MigrRevisionRow
 	bool		transactional;	/* no statement needs to run outside a transaction */
 	bool		applied;		/* filled by migr_catalog_fetch_revision */
 	char	   *applied_downgrade;	/* the downgrade kept when it was applied */
+	Oid			registrant;		/* who registered or last changed it; 0 unknown */
+	Oid			applied_downgrade_registrant;	/* registrant of applied_downgrade */
 } MigrRevisionRow;
 
 extern void migr_owner_begin(MigrOwnerScope *scope);
@@ -129,7 +131,8 @@ extern char *migr_catalog_label_owner(const char *label);
 extern void migr_catalog_insert_revision(const MigrRevisionRow *row,
 										 const MigrCaller *caller);
 extern void migr_catalog_update_revision(const MigrRevisionRow *row,
-										 List *old_parents);
+										 List *old_parents,
+										 const MigrCaller *caller);
 extern int64 migr_catalog_next_run_id(void);
 extern void migr_catalog_graph_rows(void);
 extern void migr_catalog_history_rows(List *ids);
@@ -160,6 +163,7 @@ typedef struct MigrStepRecord
 	const char *target;
 	const char *checksum;
 	const char *downgrade;		/* when up: the downgrade script to keep */
+	Oid			downgrade_registrant;	/* when up: the registrant of that script */
 	TimestampTz started_at;
 	TimestampTz finished_at;
 	XLogRecPtr	wal_before;
@@ -188,6 +192,7 @@ typedef struct MigrEventRecord
 extern void migr_catalog_record_event(const MigrEventRecord *rec,
 									  const MigrCaller *caller);
 extern bool migr_catalog_launched(void);
+extern bool migr_catalog_has_registrants(void);
 extern void migr_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 							  Datum *values, const char *nulls, int expected);
 extern char *migr_result_text(int row, int col);
@@ -316,6 +321,11 @@ extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
 extern void migr_check_steps(const MigrGraph *graph, MigrOperation op,
 							 List *steps, const MigrCaller *caller, bool offline);
 extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
+extern Oid	migr_step_registrant(const MigrRevisionRow *row, bool up);
+extern Oid	migr_step_role(Oid caller, Oid registrant, const char *revision);
+extern void migr_check_script_session(const MigrRevisionRow *row, bool up);
+extern void migr_check_change_allowed(Oid caller, Oid registrant,
+									  const char *revision, const char *change);
 extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,
 											  char **target);
 

@@ -243,6 +243,8 @@ migr_script_begin(PG_FUNCTION_ARGS)
 					 errmsg("revision %s changed since the script was written", id),
 					 errhint("Generate the script again with migr_script().")));
 		check_step_state(graph, step.node, up);
+		/* exec (issue 9, item 4): psql runs the step as this session. */
+		migr_check_script_session(row, up);
 		migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
 						&caller, true);
 
@@ -340,6 +342,7 @@ migr_script_end(PG_FUNCTION_ARGS)
 	rec.target = target;
 	rec.checksum = migr_checksum(row->upgrade, row->downgrade);
 	rec.downgrade = row->downgrade;
+	rec.downgrade_registrant = row->registrant;
 	rec.wal_before = GetXLogInsertRecPtr();
 	rec.finished_at = GetCurrentTimestamp();
 	migr_graph_apply_step(graph, n, up, &rec.version_remove, &rec.version_add);

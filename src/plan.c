@@ -24,6 +24,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "migr.h"
@@ -179,14 +180,21 @@ plan_redo(MigrGraph *graph, const char *name)
 }
 
 /*
- * In production, an upgrade through destructive revisions needs them to be
- * registered with destructive => true, or migr.allow_destructive.  Checked
- * before anything runs; the error lists the statements.
+ * In production, a plan that runs destructive statements needs them
+ * acknowledged.  Going up, a revision registered with destructive => true
+ * or migr.allow_destructive acknowledges them.  Going down (a downgrade, or
+ * the first half of a redo), the script that runs is the downgrade kept
+ * when the revision was applied; a downgrade that drops or truncates what
+ * the upgrade made destroys the data put there since, so the statements of
+ * that script that PostgreSQL's parser says are destructive need
+ * migr.allow_destructive.  Checked before anything runs; the error lists
+ * the statements.
  */
 static void
 check_destructive_steps(const MigrGraph *graph, List *steps)
 {
-	List	   *ids = NIL;
+	List	   *up_ids = NIL;
+	List	   *down_ids = NIL;
 	ListCell   *lc;
 	StringInfoData list;
 	Oid			types[1] = {TEXTARRAYOID};
@@ -199,75 +207,230 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
 
 		if (step->up)
-			ids = lappend(ids, graph->nodes[step->node].id);
+			up_ids = lappend(up_ids, graph->nodes[step->node].id);
+		else
+			down_ids = lappend(down_ids, graph->nodes[step->node].id);
 	}
-	if (ids == NIL)
-		return;
-
-	values[0] = migr_text_list_to_array(ids);
-	migr_catalog_exec("SELECT r.id, s.statement"
-					  "  FROM migr.revisions r,"
-					  "       unnest(r.destructive_statements) AS s(statement)"
-					  " WHERE r.id = ANY ($1) AND NOT r.destructive"
-					  " ORDER BY r.seq",
-					  1, types, values, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 0)
-		return;
 
 	initStringInfo(&list);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		appendStringInfo(&list, "\n  %s: %s", migr_result_text(i, 1),
-						 migr_result_text(i, 2));
+	if (up_ids != NIL)
+	{
+		values[0] = migr_text_list_to_array(up_ids);
+		migr_catalog_exec("SELECT r.id, s.statement"
+						  "  FROM migr.revisions r,"
+						  "       unnest(r.destructive_statements) AS s(statement)"
+						  " WHERE r.id = ANY ($1) AND NOT r.destructive"
+						  " ORDER BY r.seq",
+						  1, types, values, NULL, SPI_OK_SELECT);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			appendStringInfo(&list, "\n  %s: %s", migr_result_text(i, 1),
+							 migr_result_text(i, 2));
+	}
+	if (list.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
+				 errmsg("upgrade runs destructive changes that were not acknowledged"),
+				 errdetail("Destructive statements:%s", list.data),
+				 errhint("Ship them in a deploy of their own; to run them, register the revision with destructive => true or SET migr.allow_destructive = on.")));
+
+	/* Downgrades: parse each kept script, newest step first as they run. */
+	foreach(lc, down_ids)
+	{
+		const char *id = lfirst(lc);
+		MigrRevisionRow *row = migr_catalog_fetch_revision(id);
+		const char *script = row ? migr_step_script(row, false) : NULL;
+		ListCell   *lc2;
+
+		if (script == NULL)
+			continue;
+		foreach(lc2, migr_parse_script(script, id, "downgrade"))
+		{
+			MigrStatement *stmt = lfirst(lc2);
+
+			if (migr_statement_is_destructive(stmt->parsetree))
+				appendStringInfo(&list, "\n  %s: %s", id, stmt->text);
+		}
+	}
+	if (list.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
+				 errmsg("downgrade runs destructive changes that were not acknowledged"),
+				 errdetail("Destructive statements:%s", list.data),
+				 errhint("A downgrade destroys the data written since the upgrade; to run it in production, SET migr.allow_destructive = on.")));
+}
+
+/* ---------------------------------------------------------------------
+ * Whose privileges a script runs with
+ *
+ * A script never runs with more privileges than the role that registered
+ * it (or last changed it), whoever calls migr.  Each step runs as the less
+ * privileged of the caller and the step's registrant: the caller when the
+ * registrant has all the caller's privileges, the registrant when the
+ * caller has all of the registrant's (a superuser running a deploy role's
+ * revisions runs them as the deploy role), and not at all when neither
+ * holds.  The runner switches to that role with a security-restricted
+ * context (runner.c), so nothing in the script can switch back.
+ * ---------------------------------------------------------------------
+ */
+
+/* The registrant of the script a step runs: see migr_step_script(). */
+Oid
+migr_step_registrant(const MigrRevisionRow *row, bool up)
+{
+	if (!up && row->applied)
+		return row->applied_downgrade_registrant;
+	return row->registrant;
+}
+
+/* Is "role" a role that exists now? */
+static bool
+role_exists(Oid role)
+{
+	return OidIsValid(role) &&
+		SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role));
+}
+
+/* Refuse a step whose registrant no longer exists (or was never known). */
+static void
+refuse_unknown_registrant(const char *revision)
+{
 	ereport(ERROR,
-			(errcode(ERRCODE_MIGR_DESTRUCTIVE),
-			 errmsg("upgrade runs destructive changes that were not acknowledged"),
-			 errdetail("Destructive statements:%s", list.data),
-			 errhint("Ship them in a deploy of their own; to run them, register the revision with destructive => true or SET migr.allow_destructive = on.")));
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("revision %s was registered by a role that no longer exists",
+					revision),
+			 errdetail("A script never runs with more privileges than the role that registered it."),
+			 errhint("Have a role with the privileges the script needs register the revision again.")));
 }
 
 /*
- * Scripts run with the caller's privileges, so a script must not give its
- * author more than the author has: every revision a plan runs must have
- * been registered by a role that has all the privileges of the caller.
- * Otherwise a role allowed to register could have a superuser run its SQL.
+ * The role a step registered by "registrant" runs as when "caller" runs it;
+ * refuses (42501) when the two roles' privileges are not comparable.
+ */
+Oid
+migr_step_role(Oid caller, Oid registrant, const char *revision)
+{
+	if (!role_exists(registrant))
+		refuse_unknown_registrant(revision);
+	if (has_privs_of_role(registrant, caller))
+		return caller;
+	if (has_privs_of_role(caller, registrant))
+		return registrant;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("revision %s was registered by role \"%s\", whose privileges neither include nor are included in those of role \"%s\" running it",
+					revision, GetUserNameFromId(registrant, false),
+					GetUserNameFromId(caller, false)),
+			 errdetail("A script runs with the privileges of the less privileged of the role that registered it and the role that runs it; these two roles cannot be compared."),
+			 errhint("Run the operation as role \"%s\" or as a role that has its privileges, such as a superuser.",
+					 GetUserNameFromId(registrant, false))));
+	return InvalidOid;			/* keep compiler quiet */
+}
+
+/*
+ * Every step of a plan must have a role to run as (migr_step_role), checked
+ * before anything runs.  One query for the whole plan: the registrant of
+ * each upgrade, and of each downgrade kept in migr.applied.
  */
 static void
 check_registrants(const MigrGraph *graph, List *steps, Oid caller)
 {
-	List	   *ids = NIL;
-	Oid			types[1] = {TEXTARRAYOID};
-	Datum		values[1];
+	List	   *up_ids = NIL;
+	List	   *down_ids = NIL;
+	Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[2];
 	ListCell   *lc;
 
 	if (steps == NIL)
 		return;
 	foreach(lc, steps)
-		ids = lappend(ids, graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
-	values[0] = migr_text_list_to_array(ids);
-	migr_catalog_exec("SELECT created_by::text, min(id)"
-					  "  FROM migr.revisions WHERE id = ANY ($1)"
-					  " GROUP BY created_by ORDER BY 1",
-					  1, types, values, NULL, SPI_OK_SELECT);
+	{
+		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
+
+		if (step->up)
+			up_ids = lappend(up_ids, graph->nodes[step->node].id);
+		else
+			down_ids = lappend(down_ids, graph->nodes[step->node].id);
+	}
+	values[0] = migr_text_list_to_array(up_ids);
+	values[1] = migr_text_list_to_array(down_ids);
+	if (migr_catalog_has_registrants())
+		migr_catalog_exec("SELECT s.registrant::oid, min(s.id)"
+						  "  FROM (SELECT r.id, r.registrant FROM migr.revisions r"
+						  "         WHERE r.id = ANY ($1)"
+						  "        UNION ALL"
+						  "        SELECT a.revision, a.downgrade_registrant FROM migr.applied a"
+						  "         WHERE a.revision = ANY ($2)) s"
+						  " GROUP BY 1 ORDER BY 2",
+						  2, types, values, NULL, SPI_OK_SELECT);
+	else						/* a 0.1 catalog: by the name in created_by */
+		migr_catalog_exec("SELECT g.oid, min(r.id)"
+						  "  FROM migr.revisions r"
+						  "  LEFT JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
+						  " WHERE r.id = ANY ($1) OR r.id = ANY ($2)"
+						  " GROUP BY 1 ORDER BY 2",
+						  2, types, values, NULL, SPI_OK_SELECT);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		char	   *registrant = migr_result_text(i, 1);
-		Oid			role = get_role_oid(registrant, true);
+		bool		isnull;
+		Datum		role = SPI_getbinval(SPI_tuptable->vals[i],
+										 SPI_tuptable->tupdesc, 1, &isnull);
 
-		if (OidIsValid(role) && has_privs_of_role(role, caller))
-			continue;
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("revision %s was registered by role \"%s\", which does not have the privileges of role \"%s\" running it",
-						migr_result_text(i, 2), registrant,
-						GetUserNameFromId(caller, false)),
-				 errdetail("Scripts run with the privileges of the role that runs them."),
-				 OidIsValid(role)
-				 ? errhint("Run the operation as that role (SET ROLE \"%s\"), or have a role with your privileges register the revision.", registrant)
-				 : errhint("The role no longer exists; have a role with your privileges register the revision again.")));
+		(void) migr_step_role(caller, isnull ? InvalidOid : DatumGetObjectId(role),
+							  migr_result_text(i, 2));
 	}
 }
 
+/*
+ * The psql path: the statements of a migr_script() script run in the psql
+ * session as whoever it is, and RESET ROLE (or SET SESSION AUTHORIZATION,
+ * for a session that logged in as a superuser) takes them back to the
+ * role the session logged in as.  So a step runs only in a session whose
+ * login role, session role and current role all have no privileges beyond
+ * the registrant's.
+ */
+void
+migr_check_script_session(const MigrRevisionRow *row, bool up)
+{
+	Oid			registrant = migr_step_registrant(row, up);
+	Oid			users[3] = {GetAuthenticatedUserId(), GetSessionUserId(), GetUserId()};
+
+	if (!role_exists(registrant))
+		refuse_unknown_registrant(row->id);
+	for (int i = 0; i < (int) lengthof(users); i++)
+		if (!has_privs_of_role(registrant, users[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("revision %s was registered by role \"%s\", which does not have the privileges of role \"%s\" running this script",
+							row->id, GetUserNameFromId(registrant, false),
+							GetUserNameFromId(users[i], false)),
+					 errdetail("The statements of a migr_script() script run with the privileges of the role the psql session logged in as, which RESET ROLE returns to."),
+					 errhint("Run the script in a session that logs in as role \"%s\".",
+							 GetUserNameFromId(registrant, false))));
+}
+
+/*
+ * Changing a revision (registering it again, repairing it) is refused to a
+ * role that lacks the privileges of its registrant, as PostgreSQL refuses
+ * CREATE OR REPLACE FUNCTION on another role's function.  A revision whose
+ * registrant no longer exists may be taken over.  "caller" is the role
+ * calling migr (not the extension owner a catalog scope runs as).
+ */
+void
+migr_check_change_allowed(Oid caller, Oid registrant, const char *revision,
+						  const char *change)
+{
+	if (!role_exists(registrant) || has_privs_of_role(caller, registrant))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s revision %s is refused: it was registered by role \"%s\", whose privileges role \"%s\" does not have",
+					change, revision, GetUserNameFromId(registrant, false),
+					GetUserNameFromId(caller, false)),
+			 errdetail("Whoever changes a revision becomes its registrant, and its scripts may run with the registrant's privileges."),
+			 errhint("Change it as role \"%s\", or register a new revision.",
+					 GetUserNameFromId(registrant, false))));
+}
 
 /*
  * A revision that cannot run inside a transaction is applied with the
@@ -327,6 +490,25 @@ migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets, bool purge,
 	return NIL;
 }
 
+/*
+ * migr_redo() downgrades and upgrades again: what was written since the
+ * revision ran is lost.  That is for development: in production, and
+ * anywhere after launch (when applied revisions can no longer be edited,
+ * so there is no new version to run), it is refused.
+ */
+static void
+check_redo_allowed(void)
+{
+	bool		production = migr_environment == MIGR_ENV_PRODUCTION;
+
+	if (production || migr_catalog_launched())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migr_redo() is refused %s", production ? "in production" : "after launch"),
+				 errdetail("A redo downgrades and upgrades again, and loses the data written in between."),
+				 errhint("Register a new revision that makes the further change.")));
+}
+
 /* What an operation is called in the refusal that asks for confirmation. */
 static const char *
 operation_phrase(MigrOperation op)
@@ -341,7 +523,9 @@ static void
 check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
 			const MigrCaller *caller, bool offline)
 {
-	if (op == OP_UPGRADE || op == OP_REDO)
+	if (op == OP_REDO)
+		check_redo_allowed();
+	if (op != OP_STAMP)
 		check_destructive_steps(graph, steps);
 	if (op != OP_STAMP)
 	{

@@ -496,6 +496,8 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		return MIGR_REGISTERED;
 	}
 
+	migr_check_change_allowed(caller->current_user_id, existing->registrant,
+							  row->id, "changing");
 	edges_changed = !lists_equal(existing->parents, row->parents) ||
 		!lists_equal(existing->depends_on, row->depends_on);
 	if (migr_catalog_was_ever_applied(row->id))
@@ -503,7 +505,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 
 	if (edges_changed)
 		check_no_cycle(row, graph ? graph : migr_graph_load());
-	migr_catalog_update_revision(row, existing->parents);
+	migr_catalog_update_revision(row, existing->parents, caller);
 	migr_catalog_record_event(&event, caller);
 	return MIGR_UPDATED;
 }

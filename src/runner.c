@@ -7,8 +7,10 @@
  * One call is one unit of work inside the caller's transaction: every step's
  * script, its version rows and its log row commit together or not at all.
  * The migr lock (lock.c) serializes calls, so a second deploy waits and then
- * sees what the first one committed.  Scripts run as the caller; the
- * catalog is written as the extension owner (catalog.c).
+ * sees what the first one committed.  Scripts run as the less privileged of
+ * the caller and their registrant, in a security-restricted context
+ * (run_step_script); the catalog is written as the extension owner
+ * (catalog.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -195,23 +197,44 @@ interval_between(TimestampTz start, TimestampTz end)
 }
 
 /*
- * Run a step's script as the caller.  Settings the script changes (SET
- * search_path, SET ROLE ...) last until the end of its step, as in a
- * function with a SET clause: they never leak into the next step or the
- * caller's session.  migr.lock_timeout applies to its statements.
+ * Run a step's script as the role migr_step_role() chooses: the less
+ * privileged of the caller and the step's registrant.  As core does for
+ * code it runs on behalf of a less trusted role (REFRESH MATERIALIZED VIEW,
+ * VACUUM), the switch is a security-restricted operation: the script can
+ * change neither the role (SET ROLE, RESET ROLE, SET SESSION AUTHORIZATION,
+ * set_config('role', ...), in a DO block or not) nor leave behind what
+ * would act later with the caller's privileges: temporary objects, cursors
+ * WITH HOLD, prepared statements, LISTEN, and deferred trigger events,
+ * which would fire at commit as whoever commits (core refuses to queue
+ * them: a script that writes to a table with a deferred constraint runs
+ * SET CONSTRAINTS ... IMMEDIATE first).  Settings the script changes
+ * (SET search_path ...) last until the end of its step, as in a function
+ * with a SET clause: they never leak into the next step or the caller's
+ * session.  migr.lock_timeout applies to its statements.  An error leaves
+ * the switch to (sub)transaction abort, which undoes both.
  */
 static void
-run_step_script(const MigrRevisionRow *row, bool up)
+run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *caller)
 {
-	int			guc_nest_level = NewGUCNestLevel();
+	Oid			role = migr_step_role(caller->current_user_id,
+									  migr_step_registrant(row, up), row->id);
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			guc_nest_level;
 
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	guc_nest_level = NewGUCNestLevel();
 	if (migr_lock_timeout > 0)
 		(void) set_config_option("lock_timeout",
 								 psprintf("%d", migr_lock_timeout),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
+	SetUserIdAndSecContext(role, saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	run_script(migr_step_script(row, up), row->id, up ? "upgrade" : "downgrade");
 	AtEOXact_GUC(false, guc_nest_level);
+	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 }
 
 /* Emit one result row; locks, rewritten and error may be NULL. */
@@ -263,6 +286,7 @@ prepare_record(MigrRun *run, const MigrNode *node, const MigrPlanStep *step,
 	/* The checksum of what actually runs, even if migr.revisions was edited. */
 	rec->checksum = migr_checksum(row->upgrade, row->downgrade);
 	rec->downgrade = row->downgrade;
+	rec->downgrade_registrant = row->registrant;
 	rec->wal_before = GetXLogInsertRecPtr();
 	rec->started_at = GetCurrentTimestamp();
 }
@@ -295,7 +319,7 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number)
 	current_step_rec = rec;
 	current_step = &current_step_rec;
 	if (run->op != OP_STAMP)
-		run_step_script(row, step->up);
+		run_step_script(row, step->up, &run->caller);
 	rec.finished_at = GetCurrentTimestamp();
 	current_step = NULL;
 
@@ -482,7 +506,7 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 
 		rewritten_tables = NIL;
 		dry_run_active = true;
-		run_step_script(row, step->up);
+		run_step_script(row, step->up, &run->caller);
 		dry_run_active = false;
 		locks_after = held_relation_locks();
 		MemoryContextSwitchTo(cxt);

@@ -173,7 +173,7 @@ RESET search_path;
 SELECT count(*) AS trap_calls_as_other_roles FROM priv_pwned WHERE who <> 'regress_migr_evil';
 SELECT revision = 'evil_e1' AS e1, operation, direction, current_user_name FROM migr.log WHERE current_user_name = 'regress_migr_evil' ORDER BY id;
 
--- Settings a script changes (SET search_path, SET ROLE, set_config) last
+-- Settings a script changes (SET search_path, set_config) last
 -- until the end of its step, like a function's SET clause: the script's later
 -- statements see them, the next step and the caller do not.
 CREATE SCHEMA regress_set_x;
@@ -183,12 +183,11 @@ SELECT migr_revision('settings one', $s$
 SET search_path = regress_set_x, public;
 SELECT set_config('application_name', 'from_script', false);
 CREATE TABLE set_t (id int);
-SET ROLE regress_migr_app;
 INSERT INTO priv_settings SELECT 1, current_user, current_setting('search_path'), current_setting('application_name');
 $s$, 'DROP TABLE regress_set_x.set_t', 'priv_s1', '{}');
 SELECT migr_revision('settings two', $s$
 INSERT INTO public.priv_settings SELECT 2, current_user, current_setting('search_path'), current_setting('application_name');
-$s$, 'SET search_path = regress_set_x; SET ROLE regress_migr_app', 'priv_s2', ARRAY['priv_s1']);
+$s$, 'SET search_path = regress_set_x', 'priv_s2', ARRAY['priv_s1']);
 SET application_name = 'caller_app';
 SELECT step, revision FROM migr_upgrade('priv_s2');
 SELECT step, CASE WHEN who = session_user THEN '(session user)' ELSE who END AS who, path, app

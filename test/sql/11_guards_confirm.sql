@@ -85,8 +85,12 @@ SELECT cf_try($$SELECT * FROM migr_upgrade('heads')$$);
 -- Confirmed for the session: each kind of change.
 SET migr.confirm_production = yes;
 SELECT step, revision, direction FROM migr_upgrade('cf_r4');
-SELECT step, revision, direction FROM migr_redo('cf_r4');
+-- (A redo is refused in production even confirmed, and a downgrade that
+-- drops a table needs migr.allow_destructive too: see 14_exec_lifecycle.)
+SELECT cf_try($$SELECT * FROM migr_redo('cf_r4')$$);
+SET migr.allow_destructive = on;
 SELECT step, revision, direction FROM migr_downgrade(-1);
+RESET migr.allow_destructive;
 SELECT step, revision, direction FROM migr_stamp('cf_r4');
 SELECT step, revision, direction FROM migr_upgrade('heads');
 SELECT migr_merge(revision => 'cf_m');

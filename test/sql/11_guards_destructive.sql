@@ -90,8 +90,13 @@ SELECT * FROM migr_upgrade('ds_r2');
 SELECT array_agg(c) AS current, to_regclass('ds_gone') IS NOT NULL AS ds_gone_kept,
        (SELECT count(*) FROM migr.log WHERE id > :log0) AS new_log_rows
   FROM migr_current() c;
--- Additive upgrades and downgrades are not concerned.
+-- Additive upgrades are not concerned.  A downgrade whose script drops
+-- tables is: refused before anything runs, then run acknowledged.
 SELECT step, revision, direction FROM migr_downgrade('base');
+SELECT to_regclass('ds_t') IS NOT NULL AS ds_t_kept, to_regclass('ds_gone') IS NOT NULL AS ds_gone_kept;
+SET migr.allow_destructive = on;
+SELECT step, revision, direction FROM migr_downgrade('base');
+RESET migr.allow_destructive;
 SELECT step, revision, direction FROM migr_upgrade('ds_r1');
 -- SET migr.allow_destructive = on lets it run.
 SET migr.allow_destructive = on;

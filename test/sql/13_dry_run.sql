@@ -141,7 +141,7 @@ SET migr.confirm_production = yes;
 SELECT step, revision FROM migr_upgrade('d8');
 SELECT dr_digest() = :'before' AS unchanged;
 -- A downgrade dry run in production.
-SELECT step, revision FROM migr_downgrade('d3', dry_run => true);
+SELECT step, revision, error FROM migr_downgrade('d3', dry_run => true);
 SELECT dr_digest() = :'before' AS unchanged;
 RESET migr.confirm_production;
 

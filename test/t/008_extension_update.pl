@@ -50,7 +50,8 @@ SELECT concat_ws(E'\n',
                                destructive_statements, destructive, transactional),
                      '|' ORDER BY seq) FROM migr.revisions),
   (SELECT string_agg(t::text, '|' ORDER BY t.label) FROM migr.branch_labels t),
-  (SELECT string_agg(t::text, '|' ORDER BY t.revision) FROM migr.applied t),
+  (SELECT string_agg(concat_ws(',', revision, checksum, applied_at, applied_by, stamped, downgrade),
+                     '|' ORDER BY revision) FROM migr.applied),
   (SELECT string_agg(t::text, '|' ORDER BY t.revision) FROM migr.version t),
   (SELECT string_agg(t::text, '|' ORDER BY t.id) FROM migr.log t),
   (SELECT string_agg(t::text, '|') FROM migr.launch t),
@@ -131,5 +132,54 @@ like($dot, qr/^\t"c1" \[label="c1 \(accounts\)\\naccounts"/m, 'updated: labels a
 like($dot, qr/^\t"b1" -> "d1" \[style=dashed\];$/m, 'updated: the dependency is dashed');
 like($node->safe_psql('old', q{SELECT migr_graph('mermaid')}), qr/^    rev_b1 -\.-> rev_d1$/m,
 	'updated: migr_graph draws Mermaid too');
+
+# ---------------------------------------------------------------------------
+# Registrants (issue 9, items 3 and 4): 0.1 kept only the name of the role
+# that registered a revision; the update finds the role by that name, for
+# migr.revisions and for the downgrade kept in migr.applied.  A name whose
+# role is gone stays unknown, and such a revision does not run.
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+CREATE ROLE upd_deploy;
+CREATE ROLE upd_gone;
+CREATE DATABASE roles_old;
+GRANT CREATE ON DATABASE roles_old TO upd_deploy, upd_gone;
+});
+$node->safe_psql('roles_old', q{
+CREATE EXTENSION migr VERSION '0.1';
+GRANT CREATE ON SCHEMA public TO upd_deploy, upd_gone;
+GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean, boolean)
+   TO upd_deploy, upd_gone;
+SET ROLE upd_deploy;
+SELECT migr_revision('deploy one', 'CREATE TABLE u_1 (i int)', 'DROP TABLE u_1', 'u1', '{}');
+SELECT migr_revision('deploy two', 'CREATE TABLE u_2 (i int)', 'DROP TABLE u_2', 'u2', '{u1}');
+SET ROLE upd_gone;
+SELECT migr_revision('gone three', 'CREATE TABLE u_3 (i int)', 'DROP TABLE u_3', 'u3', '{u2}');
+RESET ROLE;
+SELECT count(*) FROM migr_upgrade('u1');
+});
+is($node->safe_psql('roles_old', q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'u_1'}),
+	'upd_deploy', '0.1 catalog: a superuser runs a deploy role\'s revision as that role');
+$node->safe_psql('roles_old', q{DROP OWNED BY upd_gone});
+$node->safe_psql('postgres', q{DROP ROLE upd_gone});
+$node->safe_psql('roles_old', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('roles_old',
+		q{SELECT string_agg(id || ':' || created_by || ':' || coalesce(registrant::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
+	'u1:upd_deploy:upd_deploy,u2:upd_deploy:upd_deploy,u3:upd_gone:-',
+	'updated: each registrant found by the name in created_by; a dropped role stays unknown');
+is($node->safe_psql('roles_old',
+		q{SELECT string_agg(revision || ':' || downgrade_registrant::text, ',') FROM migr.applied}),
+	'u1:upd_deploy', 'updated: the kept downgrade has its registrant');
+is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_upgrade('u2')}),
+	'u2', 'updated: the deploy role\'s pending revision applies');
+is($node->safe_psql('roles_old', q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'u_2'}),
+	'upd_deploy', 'updated: run by a superuser, it ran as the deploy role');
+my ($rc, $out, $err) = $node->psql('roles_old', q{SELECT * FROM migr_upgrade('u3')});
+like($err, qr/revision u3 was registered by a role that no longer exists/,
+	'updated: a revision whose registrant was dropped does not run');
+is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('base')}),
+	'u2,u1', 'updated: downgrades run');
+is($node->safe_psql('roles_old', q{SELECT count(*) FROM pg_class WHERE relname IN ('u_1', 'u_2')}),
+	'0', 'updated: their tables are gone');
 
 done_testing();
