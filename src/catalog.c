@@ -7,7 +7,8 @@
  * "pg_catalog, pg_temp", the same protection a SECURITY DEFINER function
  * with a SET clause gets: the caller needs no privilege on the tables, and
  * no object of the caller's can capture a name used here.  Migration scripts
- * themselves never run inside such a scope; they run as the caller.
+ * themselves never run inside such a scope; they run as the less privileged
+ * of the caller and their registrant (runner.c, plan.c).
  *
  * Statements are prepared once per backend (SPI_keepplan) because the
  * runner issues several of them for every step.

@@ -323,7 +323,8 @@ extern void migr_check_steps(const MigrGraph *graph, MigrOperation op,
 extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
 extern Oid	migr_step_registrant(const MigrRevisionRow *row, bool up);
 extern Oid	migr_step_role(Oid caller, Oid registrant, const char *revision);
-extern void migr_check_script_session(const MigrRevisionRow *row, bool up);
+extern void migr_check_script_session(const MigrRevisionRow *row, bool up,
+									  Oid caller);
 extern void migr_check_change_allowed(Oid caller, Oid registrant,
 									  const char *revision, const char *change);
 extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,

@@ -244,7 +244,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 					 errhint("Generate the script again with migr_script().")));
 		check_step_state(graph, step.node, up);
 		/* exec (issue 9, item 4): psql runs the step as this session. */
-		migr_check_script_session(row, up);
+		migr_check_script_session(row, up, caller.current_user_id);
 		migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
 						&caller, true);
 

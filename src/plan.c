@@ -386,14 +386,14 @@ check_registrants(const MigrGraph *graph, List *steps, Oid caller)
  * session as whoever it is, and RESET ROLE (or SET SESSION AUTHORIZATION,
  * for a session that logged in as a superuser) takes them back to the
  * role the session logged in as.  So a step runs only in a session whose
- * login role, session role and current role all have no privileges beyond
- * the registrant's.
+ * login role, session role and current role ("caller", captured before
+ * any owner scope) all have no privileges beyond the registrant's.
  */
 void
-migr_check_script_session(const MigrRevisionRow *row, bool up)
+migr_check_script_session(const MigrRevisionRow *row, bool up, Oid caller)
 {
 	Oid			registrant = migr_step_registrant(row, up);
-	Oid			users[3] = {GetAuthenticatedUserId(), GetSessionUserId(), GetUserId()};
+	Oid			users[3] = {GetAuthenticatedUserId(), GetSessionUserId(), caller};
 
 	if (!role_exists(registrant))
 		refuse_unknown_registrant(row->id);

@@ -11,7 +11,8 @@
  * labels, the parents and dependencies, and both scripts (parsed by the
  * server's parser).  Registering the identical revision again is a no-op; a
  * revision that was never applied may be registered again with other
- * scripts, message, parents, dependencies or labels.
+ * scripts, message, parents, dependencies or labels, by a role with the
+ * privileges of its registrant; the changer becomes its registrant.
  *
  * Parents and dependencies are resolved to full ids when registered, so
  * what is stored never changes meaning later: a prefix or a branch label
