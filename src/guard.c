@@ -8,7 +8,9 @@
  * install script and enabled ALWAYS, so it fires in every session of the
  * database whether or not the library is preloaded (firing it loads the
  * library).  It lets through:
- *		- statements of migration scripts that migr itself is running;
+ *		- statements of migration scripts that migr itself is running, and
+ *		  the registered statements of a migr_script() step, each in its turn
+ *		  (state.c keeps that step's cover);
  *		- commands inside an extension script (the CREATE or ALTER EXTENSION
  *		  that runs it was checked already);
  *		- what a running application legitimately does: temporary tables,
@@ -19,23 +21,51 @@
  * Event triggers do not fire for shared objects (roles, databases,
  * tablespaces), nor for event trigger commands: those are out of its reach.
  *
+ * Nor do they fire for EXPLAIN, whose ANALYZE option runs the statement it
+ * explains: EXPLAIN ANALYZE CREATE TABLE ... AS (or SELECT ... INTO, or
+ * CREATE MATERIALIZED VIEW) creates a table the event trigger never sees.
+ * A ProcessUtility hook applies the same rule, with the same refusal and
+ * the same log row, to those statements, and to nothing the event trigger
+ * sees (so nothing is refused or logged twice).  A hook exists only in
+ * sessions that loaded the library, so production needs migr in
+ * shared_preload_libraries or session_preload_libraries; migr_status()
+ * says when this session did not load it at its start.  The hooks also
+ * tell state.c which statement the client sent, for a step's cover.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/lsyscache.h"
 
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_ddl_guard);
+
+/* The hooks this library chains into, and what was there before. */
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+
+/* How deep in utility statements and executor runs this backend is. */
+static int	nesting_level = 0;
+
+/* Was the library loaded at the start of this session (or server)? */
+static bool loaded_at_start = false;
 
 /*
  * In production, refuse "what" (a change) unless this session confirmed
@@ -139,13 +169,38 @@ log_adhoc_ddl(const char *tag)
 }
 
 /*
+ * An ad-hoc schema change "tag" in production: refused (MG002), or let
+ * through with a log row while migr.allow_adhoc_ddl is set.  "explain" says
+ * the change was asked for by EXPLAIN ANALYZE.
+ */
+static void
+adhoc_ddl(const char *tag, bool explain)
+{
+	char	   *cover_detail;
+
+	if (migr_allow_adhoc_ddl)
+	{
+		log_adhoc_ddl(tag);
+		return;
+	}
+
+	cover_detail = migr_step_cover_describe();
+	ereport(ERROR,
+			(errcode(ERRCODE_MIGR_ADHOC_DDL),
+			 errmsg("ad-hoc schema change \"%s\" is not allowed in production", tag),
+			 cover_detail != NULL ? errdetail("%s", cover_detail) :
+			 explain ? errdetail("EXPLAIN ANALYZE runs the statement it explains; in production, migrations are the only way to change the schema.") :
+			 errdetail("In production, migrations are the only way to change the schema."),
+			 errhint("Register the change with migr_revision() and apply it with migr_upgrade().")));
+}
+
+/*
  * migr.ddl_guard(): the ddl_command_start event trigger.
  */
 Datum
 migr_ddl_guard(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
-	const char *tag;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "migr.ddl_guard() must be called as an event trigger");
@@ -159,17 +214,175 @@ migr_ddl_guard(PG_FUNCTION_ARGS)
 	if (is_application_ddl(trigdata->parsetree))
 		PG_RETURN_VOID();
 
-	tag = GetCommandTagName(trigdata->tag);
-	if (migr_allow_adhoc_ddl)
-	{
-		log_adhoc_ddl(tag);
-		PG_RETURN_VOID();
-	}
-
-	ereport(ERROR,
-			(errcode(ERRCODE_MIGR_ADHOC_DDL),
-			 errmsg("ad-hoc schema change \"%s\" is not allowed in production", tag),
-			 errdetail("In production, migrations are the only way to change the schema."),
-			 errhint("Register the change with migr_revision() and apply it with migr_upgrade().")));
+	adhoc_ddl(GetCommandTagName(trigdata->tag), false);
 	PG_RETURN_VOID();
+}
+
+/*
+ * EXPLAIN, which no event trigger sees: with ANALYZE it runs the statement
+ * it explains, and CREATE TABLE AS, SELECT INTO and CREATE MATERIALIZED VIEW
+ * (also AS EXECUTE of a prepared statement) create a relation.  The other
+ * statements EXPLAIN accepts change no schema by themselves; DDL in a
+ * function they call fires the event trigger.
+ */
+static void
+guard_explain(ExplainStmt *stmt)
+{
+	bool		analyze = false;
+	Query	   *query;
+	CreateTableAsStmt *ctas;
+	ListCell   *lc;
+
+	if (migr_environment != MIGR_ENV_PRODUCTION || migr_running_script() ||
+		creating_extension)
+		return;
+
+	/* As ExplainQuery() reads the option: the last one given counts. */
+	foreach(lc, stmt->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "analyze") == 0)
+			analyze = defGetBoolean(opt);
+	}
+	if (!analyze || !IsA(stmt->query, Query))
+		return;
+
+	query = (Query *) stmt->query;
+	if (query->commandType != CMD_UTILITY ||
+		!IsA(query->utilityStmt, CreateTableAsStmt))
+		return;
+	ctas = (CreateTableAsStmt *) query->utilityStmt;
+	if (is_temporary(ctas->into->rel, true))
+		return;
+
+	adhoc_ddl(GetCommandTagName(CreateCommandTag((Node *) ctas)), true);
+}
+
+/*
+ * The ProcessUtility hook: a top-level statement is reported to the step
+ * cover, EXPLAIN is checked, then the statement runs as it would have.
+ */
+static void
+guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					 bool readOnlyTree, ProcessUtilityContext context,
+					 ParamListInfo params, QueryEnvironment *queryEnv,
+					 DestReceiver *dest, QueryCompletion *qc)
+{
+	if (nesting_level == 0 && context == PROCESS_UTILITY_TOPLEVEL &&
+		migr_step_cover_active())
+		migr_step_cover_statement(queryString, pstmt->stmt_location,
+								  pstmt->stmt_len);
+
+	if (IsA(pstmt->utilityStmt, ExplainStmt))
+		guard_explain((ExplainStmt *) pstmt->utilityStmt);
+
+	/* pstmt belongs to the next hook from here on. */
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * The ExecutorStart hook: a query the client sent (not one a function or a
+ * utility statement runs) is reported to the step cover.  The planner may
+ * run functions before any executor hook sees them, so a top-level query
+ * must also come in the text the client sent.
+ */
+static void
+guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (nesting_level == 0 && migr_step_cover_active() &&
+		debug_query_string != NULL && queryDesc->sourceText != NULL &&
+		strcmp(queryDesc->sourceText, debug_query_string) == 0)
+		migr_step_cover_statement(queryDesc->sourceText,
+								  queryDesc->plannedstmt->stmt_location,
+								  queryDesc->plannedstmt->stmt_len);
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* ExecutorRun and ExecutorFinish run functions: one level deeper. */
+static void
+guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+				  uint64 count, bool execute_once)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+guard_ExecutorFinish(QueryDesc *queryDesc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Chain the hooks in; called once, from _PG_init().  A library loaded by
+ * shared_preload_libraries (in the postmaster) or session_preload_libraries
+ * (while the backend initializes, before it reads any query) counts as
+ * loaded at the start.
+ */
+void
+migr_guard_install_hooks(void)
+{
+	loaded_at_start = process_shared_preload_libraries_in_progress ||
+		IsInitProcessingMode();
+
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = guard_ProcessUtility;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = guard_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = guard_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = guard_ExecutorFinish;
+}
+
+/*
+ * Did this session load the library at its start, so that every statement
+ * of it went past the hooks?
+ */
+bool
+migr_guard_preloaded(void)
+{
+	return loaded_at_start;
 }

@@ -140,4 +140,5 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("migr");
 	reapply_stored_settings();
+	migr_guard_install_hooks();
 }

@@ -22,6 +22,9 @@
  *		report.c	migr_history(), migr_show()
  *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
  *		guard.c		production guards: confirmation, the DDL lock-down
+ *					(event trigger and ProcessUtility/executor hooks)
+ *		state.c		backend-local execution state: the cover of a
+ *					migr_script() step (its registered statements)
  *		integrity.c	launch, checksum validation and repair
  *		rollback.c	migr_check_head(), migr_rollback_check()
  *		status.c	migr_status()
@@ -439,6 +442,21 @@ extern void migr_classify_script(List *statements, MigrRevisionRow *row);
  * ---------------------------------------------------------------------
  */
 extern void migr_require_confirmation(const char *what);
+extern void migr_guard_install_hooks(void);
+extern bool migr_guard_preloaded(void);
+
+/* ---------------------------------------------------------------------
+ * state.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_step_cover_begin(const char *revision, bool up,
+								  List *statements, bool transactional);
+extern bool migr_step_cover_active(void);
+extern bool migr_step_cover_holds(void);
+extern void migr_step_cover_statement(const char *query, int location, int len);
+extern void migr_step_cover_check_complete(const char *revision, bool up);
+extern char *migr_step_cover_describe(void);
+extern void migr_step_cover_end(void);
 
 /* ---------------------------------------------------------------------
  * integrity.c

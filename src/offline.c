@@ -40,11 +40,15 @@ static bool step_active = false;
 static bool step_holds_session_lock = false;
 static bool callback_registered = false;
 
-/* Is a script step running in this session?  (The DDL guard lets it be.) */
+/*
+ * Is a script step running in this session, and is the statement running
+ * now one of its registered statements (state.c)?  The DDL guard lets such
+ * a statement be, and nothing else.
+ */
 bool
 migr_script_step_active(void)
 {
-	return step_active;
+	return step_active && migr_step_cover_holds();
 }
 
 /*
@@ -266,6 +270,12 @@ migr_script_begin(PG_FUNCTION_ARGS)
 						  "       started_at = EXCLUDED.started_at,"
 						  "       started_by = EXCLUDED.started_by",
 						  4, types, values, NULL, SPI_OK_INSERT);
+
+		/* Only the step's registered statements may run under its cover. */
+		migr_step_cover_begin(id, up,
+							  migr_parse_script(migr_step_script(row, up), id,
+												up ? "upgrade" : "downgrade"),
+							  in_block);
 	}
 	PG_CATCH();
 	{
@@ -313,6 +323,7 @@ migr_script_end(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no script step is running in this session"),
 				 errhint("migr_step_end() follows the migr_step_begin() of the same step.")));
+	migr_step_cover_check_complete(id, up);
 	migr_capture_caller(&caller);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -356,5 +367,6 @@ migr_script_end(PG_FUNCTION_ARGS)
 		migr_lock_release_session();
 	step_holds_session_lock = false;
 	step_active = false;
+	migr_step_cover_end();
 	PG_RETURN_VOID();
 }

@@ -38,7 +38,13 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"      'ddl_guard', (SELECT CASE evtenabled WHEN 'D' THEN 'disabled'" \
 	"                                           WHEN 'A' THEN 'always'" \
 	"                                           ELSE 'enabled' END" \
-	"                      FROM pg_event_trigger WHERE evtname = 'migr_ddl_guard'))," \
+	"                      FROM pg_event_trigger WHERE evtname = 'migr_ddl_guard')," \
+	"      'preloaded', $8)," \
+	"  'warnings', CASE WHEN $1 = 'production' AND NOT $8 THEN jsonb_build_array(" \
+	"        'migr is not preloaded in this session: EXPLAIN ANALYZE of CREATE TABLE AS,'" \
+	"        || ' SELECT INTO and CREATE MATERIALIZED VIEW is guarded only in sessions that'" \
+	"        || ' load migr at their start; add migr to shared_preload_libraries or'" \
+	"        || ' session_preload_libraries') ELSE '[]' END," \
 	"  'in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
 	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
 	"        'started_at', p.started_at, 'started_by', p.started_by," \
@@ -67,8 +73,9 @@ migr_status(PG_FUNCTION_ARGS)
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	MigrGraph  *graph;
 	Bitmapset  *pending;
-	Oid			types[7] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID};
-	Datum		values[7];
+	Oid			types[8] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
+	BOOLOID};
+	Datum		values[8];
 	char	   *json;
 	Datum		result;
 
@@ -87,7 +94,8 @@ migr_status(PG_FUNCTION_ARGS)
 	values[4] = BoolGetDatum(migr_allow_destructive);
 	values[5] = Int32GetDatum(migr_lock_timeout);
 	values[6] = Int32GetDatum(migr_statement_timeout);
-	migr_catalog_exec(STATUS_SQL, 7, types, values, NULL, SPI_OK_SELECT);
+	values[7] = BoolGetDatum(migr_guard_preloaded());
+	migr_catalog_exec(STATUS_SQL, 8, types, values, NULL, SPI_OK_SELECT);
 	json = migr_result_text(0, 1);
 
 	migr_owner_end(&scope);
