@@ -256,6 +256,10 @@ guard_explain(ExplainStmt *stmt)
 	if (is_temporary(ctas->into->rel, true))
 		return;
 
+	/* A preloaded library also sees databases where migr is not installed. */
+	if (!OidIsValid(get_extension_oid("migr", true)))
+		return;
+
 	adhoc_ddl(GetCommandTagName(CreateCommandTag((Node *) ctas)), true);
 }
 
