@@ -184,7 +184,9 @@ SELECT migr_step_end('s2', 'up', :'c2', 'head');
 COMMIT;
 SELECT public.gs_state();
 
--- 11. Downgrade: the downgrade script's statements, and only them.
+-- 11. Downgrade: the downgrade script's statements, and only them.  (It
+-- drops a column: a destructive downgrade, acknowledged.)
+SET migr.allow_destructive = on;
 BEGIN;
 SELECT migr_step_begin('s2', 'down', :'c2', 'head');
 SELECT migr_step_end('s2', 'down', :'c2', 'head');
