@@ -63,6 +63,7 @@ typedef struct StepCover
 	bool		covered;		/* the top-level statement running now is
 								 * statements[cursor - 1] */
 	List	   *savepoints;		/* of CoverSavepoint *, innermost last */
+	SubTransactionId begun_in;	/* the subtransaction migr_step_begin() ran in */
 } StepCover;
 
 static StepCover *cover = NULL;
@@ -131,6 +132,19 @@ cover_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;
+	/*
+	 * The subtransaction migr_step_begin() ran in: undone, it takes the step
+	 * with it; released, the step belongs to its parent.
+	 */
+	if (mySubid == cover->begun_in)
+	{
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			cover_clear();
+			return;
+		}
+		cover->begun_in = parentSubid;
+	}
 	foreach(lc, cover->savepoints)
 	{
 		CoverSavepoint *sp = lfirst(lc);
@@ -177,6 +191,7 @@ migr_step_cover_begin(const char *revision, bool up, List *statements,
 	cover->revision = pstrdup(revision);
 	cover->up = up;
 	cover->transactional = transactional;
+	cover->begun_in = GetCurrentSubTransactionId();
 	cover->nstatements = list_length(statements);
 	cover->statements = palloc0(sizeof(CoverStatement) * Max(cover->nstatements, 1));
 	foreach(lc, statements)

@@ -166,6 +166,25 @@ SELECT migr_step_end('s1', 'down', :'c1', 'head');
 ROLLBACK;
 SELECT public.gs_state();
 
+-- migr_step_begin() itself undone by ROLLBACK TO SAVEPOINT: the step is
+-- gone, its first statement is ad-hoc DDL.
+BEGIN;
+SAVEPOINT before_step;
+SELECT migr_step_begin('s2', 'up', :'c2', 'head');
+ROLLBACK TO SAVEPOINT before_step;
+ALTER TABLE guard_s.items ADD COLUMN note text;
+ROLLBACK;
+-- ... but a released savepoint hands the step to the transaction.
+BEGIN;
+SAVEPOINT before_step;
+SELECT migr_step_begin('s2', 'up', :'c2', 'head');
+RELEASE SAVEPOINT before_step;
+ALTER TABLE guard_s.items ADD COLUMN note text;
+INSERT INTO guard_s.items VALUES (100, 'x', 0);
+SELECT migr_step_end('s2', 'up', :'c2', 'head');
+ROLLBACK;
+SELECT public.gs_state();
+
 -- 9. A step whose transaction commits without migr_step_end: the cover is
 -- gone with it, so DDL after it is ad-hoc again.
 BEGIN;
