@@ -230,6 +230,28 @@ is_deeply(\@m_other, [], 'Mermaid: no other line, no unsafe character in a label
 like($out, qr/^    class rev_r,rev_a1,rev_a2,rev_b1,rev_m applied$/m, 'Mermaid: applied class');
 like($out, qr/^    rev_m\{\{"m<br\/>merge alpha and beta"\}\}$/m, 'Mermaid: the merge is a hexagon');
 
+# Mermaid's own parser, when it is installed (it is not a Debian package):
+# MIGR_MERMAID_DIR names a directory where `npm install mermaid jsdom` ran.
+SKIP:
+{
+	my $mdir = $ENV{MIGR_MERMAID_DIR};
+	skip 'MIGR_MERMAID_DIR does not name a directory with node_modules/mermaid', 5
+	  unless $mdir && -d "$mdir/node_modules/mermaid" && -d "$mdir/node_modules/jsdom";
+	open(my $fh, '>', "$dir/graph.mmd") or die "cannot write $dir/graph.mmd: $!";
+	print $fh $out;
+	close($fh);
+	my ($parsed, $perr) = ('', '');
+	IPC::Run::run([ 'node', '--input-type=module', '-', "$dir/graph.mmd" ],
+		'<', "$repo/test/tools/mermaid-check.mjs", '>', \$parsed, '2>', \$perr,
+		init => sub { chdir($mdir) or die "cannot chdir to $mdir: $!" });
+	is($? >> 8, 0, "Mermaid's parser reads it") or diag($perr);
+	like($parsed, qr/^nodes ${\ scalar(@ids)}\nedges $edges\n/, "Mermaid's parser: as many nodes and edges as the catalog has");
+	is_deeply([ sort($parsed =~ /^node rev_(\w+) /mg) ], [ sort @ids ], "Mermaid's parser: the nodes are the revisions");
+	is(join(',', sort($parsed =~ /^edge rev_(\w+ rev_\w+) dotted$/mg)), 'a1 rev_c1,b1 rev_d1',
+		"Mermaid's parser: the dotted edges are the dependencies");
+	like($parsed, qr/^theme default$/m, "Mermaid's parser: no message changed the theme");
+}
+
 # ---------------------------------------------------------------------------
 # A LATIN1 database: the picture is UTF-8 all the same.
 # ---------------------------------------------------------------------------
