@@ -14,9 +14,9 @@
  * Ids and labels are restricted to letters, digits and underscores, but a
  * message may hold anything.  Every string a user wrote is escaped so that
  * it can only ever be text inside a label: in DOT, quotes, backslashes,
- * ampersands and angle brackets become character entities (Graphviz
- * decodes them after parsing, and its lexer mishandles a backslash before
- * a closing quote, so no user backslash is left to it); in Mermaid,
+ * ampersands and angle brackets become character entities, which Graphviz
+ * decodes after parsing, so its lexer never sees a user quote or backslash
+ * (see dot_escape() for what a backslash needs after that); in Mermaid,
  * everything but letters, digits, UTF-8 and a few harmless punctuation
  * marks becomes an entity code (#34;), which also keeps "%%" directives,
  * HTML and markdown out.
