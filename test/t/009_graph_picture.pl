@@ -85,7 +85,7 @@ SELECT migr_merge('{a2,b1}', 'merge alpha and beta', 'm');
 SELECT migr_revision('after the merge', 'CREATE TABLE g_c1 (i int);', 'DROP TABLE g_c1;', 'c1', '{m}', NULL, '{a1}');
 SELECT migr_revision('second root', 'CREATE TABLE g_x1 (i int);', 'DROP TABLE g_x1;', 'x1', '{}');
 SELECT migr_revision('needs beta', 'CREATE TABLE g_d1 (i int);', 'DROP TABLE g_d1;', 'd1', '{x1}', NULL, '{b1}');
-SELECT migr_revision(E'q"]; owned [shape=box label="owned"]; "owned" -> "r"; //', 'SELECT 1;', NULL, 'h1', '{c1}');
+SELECT migr_revision(E'q", shape=star, color="red"]; "x" -> "r"; //', 'SELECT 1;', NULL, 'h1', '{c1}');
 SELECT migr_revision(E'ends in a backslash \\', 'SELECT 1;', NULL, 'h2', '{h1}');
 SELECT migr_revision(E'backslash quote \\" and \\\\N \\l \\G }', 'SELECT 1;', NULL, 'h3', '{h2}');
 SELECT migr_revision(E'<b>bold</b> &amp; ]] }} %%{init: {"theme":"dark"}}%%\n"]; owned2\nend', 'SELECT 1;', NULL, 'h4', '{h3}');
@@ -141,7 +141,7 @@ for my $id (@ids)
 	$tooltips_ok = 0;
 }
 ok($tooltips_ok, 'SVG: each tooltip is the whole message, as written');
-is($text{h1}, qq{h1\nq"]; owned [shape=box label="owned"]; "owned" -> "r"; //},
+is($text{h1}, qq{h1\nq", shape=star, color="red"]; "x" -> "r"; //},
 	'SVG: the hostile message is the text of its node');
 is($text{h2}, "h2\nends in a backslash \\", 'SVG: a final backslash is shown');
 is($text{h3}, qq~h3\nbackslash quote \\" and \\\\N \\l \\G }~,
@@ -178,6 +178,10 @@ is(join(',', sort split /\n/, $dashed_edges), 'a1->c1,b1->d1',
 my ($heads) = ('');
 IPC::Run::run([ 'gvpr', 'N [peripheries == "2"] { print(name); }' ], '<', \$canon, '>', \$heads);
 is(join(',', sort split /\n/, $heads), 'd1,h6', 'dot -Tcanon: the heads have a double border');
+my ($injected) = ('');
+IPC::Run::run([ 'gvpr', 'N [shape == "star" || color == "red"] { print(name); }' ],
+	'<', \$canon, '>', \$injected);
+is($injected, '', 'dot -Tcanon: no message set an attribute');
 my ($merges) = ('');
 IPC::Run::run([ 'gvpr', 'N [shape == "hexagon"] { print(name); }' ], '<', \$canon, '>', \$merges);
 is($merges, "m\n", 'dot -Tcanon: the merge is a hexagon');
