@@ -43,3 +43,22 @@ COMMENT ON COLUMN migr.applied.downgrade_registrant IS 'The registrant of the do
 UPDATE migr.applied a SET downgrade_registrant = r.registrant
   FROM migr.revisions r
  WHERE r.id OPERATOR(pg_catalog.=) a.revision;
+
+/* ---------------------------------------------------------------------
+ * offline: steps of migr_script() scripts (issue 9, items 8, 9, 11)
+ *
+ * 0.2 ends a step's migr.in_progress entry when an upgrade, downgrade,
+ * stamp or redo records where its revision is (the documented fix of an
+ * interrupted step is to repair by hand, then migr_stamp()); 0.1 left the
+ * entry behind, so migr_status() kept reporting such a step as unfinished.
+ * End the entries that a later recorded step of their revision has
+ * overtaken.  Entries of steps that nothing recorded since stay: running
+ * the script again, or a stamp, ends them.
+ * ---------------------------------------------------------------------
+ */
+DELETE FROM migr.in_progress p
+ WHERE EXISTS (SELECT 1 FROM migr.log l
+                WHERE l.revision OPERATOR(pg_catalog.=) p.revision
+                  AND l.operation OPERATOR(pg_catalog.=) ANY ('{upgrade,downgrade,stamp,redo}'::text[])
+                  AND l.error_sqlstate IS NULL
+                  AND l.started_at OPERATOR(pg_catalog.>=) p.started_at);

@@ -70,6 +70,9 @@ typedef enum MigrQuery
 	Q_MISMATCHES,
 	Q_IS_HEAD,
 	Q_DEPENDED_ON,
+	Q_IN_PROGRESS,
+	Q_NEWEST_IN_PROGRESS,
+	Q_DELETE_IN_PROGRESS,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -240,6 +243,23 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_DEPENDED_ON] = {
 		"SELECT 1 FROM migr.revisions WHERE depends_on @> ARRAY[$1] LIMIT 1",
 		1, {TEXTOID}
+	},
+	[Q_IN_PROGRESS] = {
+		"SELECT revision, direction, target, started_at::text, started_by::text"
+		"  FROM migr.in_progress WHERE revision = $1",
+		1, {TEXTOID}
+	},
+	[Q_NEWEST_IN_PROGRESS] = {
+		"SELECT revision, direction, target, started_at::text, started_by::text"
+		"  FROM migr.in_progress ORDER BY started_at DESC LIMIT 1",
+		0, {InvalidOid}
+	},
+	[Q_DELETE_IN_PROGRESS] = {
+		"WITH d AS (DELETE FROM migr.in_progress WHERE revision = ANY ($1)"
+		"           RETURNING revision, direction, target, started_at, started_by)"
+		" SELECT revision, direction, target, started_at::text, started_by::text"
+		"  FROM d ORDER BY started_at",
+		1, {TEXTARRAYOID}
 	},
 	[Q_IS_HEAD] = {
 		"SELECT 1 FROM migr.revisions WHERE id = $1 AND is_head",
@@ -446,7 +466,8 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 	rc = SPI_execute_plan(plans[q], values, nulls, false, 0);
 	MemoryContextSwitchTo(caller_cxt);
 
-	if (strncmp(query_defs[q].sql, "SELECT", 6) == 0)
+	if (strncmp(query_defs[q].sql, "SELECT", 6) == 0 ||
+		strncmp(query_defs[q].sql, "WITH", 4) == 0)
 		expected = SPI_OK_SELECT;
 	else if (strncmp(query_defs[q].sql, "INSERT", 6) == 0)
 		expected = SPI_OK_INSERT;
@@ -1076,5 +1097,58 @@ migr_catalog_checksum_mismatches(void)
 	run_query(Q_MISMATCHES, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		result = lappend(result, migr_result_text(i, 1));
+	return result;
+}
+
+/* Row "row" of the last result of an in_progress query. */
+static MigrInProgress *
+in_progress_row(uint64 row)
+{
+	MigrInProgress *p = palloc(sizeof(MigrInProgress));
+
+	p->revision = migr_result_text(row, 1);
+	p->direction = migr_result_text(row, 2);
+	p->target = migr_result_text(row, 3);
+	p->started_at = migr_result_text(row, 4);
+	p->started_by = migr_result_text(row, 5);
+	return p;
+}
+
+/* The in_progress row of a revision, or NULL. */
+MigrInProgress *
+migr_catalog_in_progress(const char *id)
+{
+	Datum		args[1];
+
+	args[0] = CStringGetTextDatum(id);
+	run_query(Q_IN_PROGRESS, args, NULL);
+	return SPI_processed > 0 ? in_progress_row(0) : NULL;
+}
+
+/*
+ * The newest in_progress row, or NULL.  A step running now is this one:
+ * it wrote its row under migr's lock, which it still holds.
+ */
+MigrInProgress *
+migr_catalog_newest_in_progress(void)
+{
+	run_query(Q_NEWEST_IN_PROGRESS, NULL, NULL);
+	return SPI_processed > 0 ? in_progress_row(0) : NULL;
+}
+
+/*
+ * Delete the in_progress rows of these revisions; returns the rows deleted
+ * (MigrInProgress *), oldest first.
+ */
+List *
+migr_catalog_delete_in_progress(List *ids)
+{
+	Datum		args[1];
+	List	   *result = NIL;
+
+	args[0] = migr_text_list_to_array(ids);
+	run_query(Q_DELETE_IN_PROGRESS, args, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, in_progress_row(i));
 	return result;
 }

@@ -202,13 +202,30 @@ extern char *migr_result_text(int row, int col);
 extern bool migr_result_bool(int row, int col);
 extern List *migr_catalog_checksum_mismatches(void);
 
+/* A row of migr.in_progress, as text. */
+typedef struct MigrInProgress
+{
+	char	   *revision;
+	char	   *direction;		/* "up" or "down" */
+	char	   *target;
+	char	   *started_at;
+	char	   *started_by;
+} MigrInProgress;
+
+extern MigrInProgress *migr_catalog_in_progress(const char *id);
+extern MigrInProgress *migr_catalog_newest_in_progress(void);
+extern List *migr_catalog_delete_in_progress(List *ids);
+
 /* ---------------------------------------------------------------------
  * lock.c
  * ---------------------------------------------------------------------
  */
 extern void migr_lock_acquire(const char *operation);
 extern void migr_lock_acquire_session(const char *operation);
+extern bool migr_lock_session_held(void);
 extern void migr_lock_release_session(void);
+extern void migr_lock_release_session_at_commit(void);
+extern int	migr_lock_step_holder(void);
 
 /* ---------------------------------------------------------------------
  * script.c
@@ -317,6 +334,8 @@ typedef struct MigrPlanStep
 	bool		up;
 } MigrPlanStep;
 
+extern Bitmapset *migr_plan_stamp_scope(MigrGraph *graph, List *targets,
+										bool purge);
 extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 							 bool purge, const char *target_text);
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
@@ -388,6 +407,8 @@ extern bool migr_running_script(void);
  * ---------------------------------------------------------------------
  */
 extern bool migr_script_step_active(void);
+extern void migr_resolve_in_progress(List *ids, const char *operation,
+									 bool confirm);
 
 /* ---------------------------------------------------------------------
  * analysis.c

@@ -11,9 +11,13 @@
  * and guards exactly as migr_upgrade() keeps them.  A transactional step is
  * wrapped in BEGIN ... COMMIT with both calls inside.  A step that cannot
  * be is bracketed by the calls on their own; the migr lock is then held at
- * session level from the first call to the second, and migr.in_progress
+ * session level from the first call to the second (lock.c: nothing waits
+ * behind such a step, calls fail at once instead), and migr.in_progress
  * records the step, so that a failure in the middle leaves a state that
- * migr_status() explains.
+ * migr_status() explains.  Any error between the two calls ends the step
+ * and gives the lock up at once, even if the session stays open; the
+ * in_progress entry stays until the step runs again or an operation that
+ * records where its revision is (a stamp, after a fix by hand) ends it.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,9 +39,15 @@ PG_FUNCTION_INFO_V1(migr_script);
 PG_FUNCTION_INFO_V1(migr_script_begin);
 PG_FUNCTION_INFO_V1(migr_script_end);
 
-/* Between migr_step_begin() and migr_step_end() in this session. */
+/*
+ * The step between migr_step_begin() and migr_step_end() in this session,
+ * if any.  A step outside a transaction also holds migr's locks at session
+ * level (lock.c); a transactional one holds the operation lock until its
+ * transaction ends.
+ */
 static bool step_active = false;
-static bool step_holds_session_lock = false;
+static bool step_up = false;
+static char step_id[MIGR_MAX_ID_LEN + 1];
 static bool callback_registered = false;
 
 /*
@@ -52,17 +62,59 @@ migr_script_step_active(void)
 }
 
 /*
- * A failed transaction ends the step: psql stops the script there.  A
- * transactional step also ends with its commit.
+ * A failed transaction ends the step, and gives up the session's locks at
+ * once: psql stops the script there, but the session may stay open (an
+ * interactive \i), and must not keep every other deploy out.  The step
+ * stays recorded in migr.in_progress.  A transactional step also ends with
+ * its commit; a step outside a transaction goes on over several
+ * transactions, one per statement, until migr_step_end().
  */
 static void
 step_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
-		(!step_holds_session_lock &&
-		 (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-		  event == XACT_EVENT_PREPARE)))
-		step_active = false;
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			migr_lock_release_session();
+			step_active = false;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			if (!migr_lock_session_held())
+				step_active = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * An operation that records where these revisions are has ended the steps
+ * of migr_script() scripts that began on them and did not finish: delete
+ * their in_progress rows, with a notice for each.  "confirm": the operation
+ * changes nothing else, so the production confirmation is checked here.
+ * Call inside an owner scope.
+ */
+void
+migr_resolve_in_progress(List *ids, const char *operation, bool confirm)
+{
+	List	   *resolved = migr_catalog_delete_in_progress(ids);
+	ListCell   *lc;
+
+	if (resolved != NIL && confirm)
+		migr_require_confirmation("a stamp");
+	foreach(lc, resolved)
+	{
+		MigrInProgress *p = lfirst(lc);
+
+		ereport(NOTICE,
+				(errmsg("step %s (%s) of a migr script, begun at %s, is no longer in progress",
+						p->revision, p->direction, p->started_at),
+				 errdetail("This %s records where revision %s is.",
+						   operation, p->revision)));
+	}
 }
 
 /* The schema the migr functions live in (this one's), quoted for a script. */
@@ -185,6 +237,31 @@ check_step_state(const MigrGraph *graph, int n, bool up)
 }
 
 /*
+ * Say that this step (of revision "id", direction "up") begins where an
+ * earlier one on the same revision stopped, naming both directions: the
+ * earlier step may have gone the other way.
+ */
+static void
+notice_earlier_step(const char *id, bool up)
+{
+	MigrInProgress *earlier = migr_catalog_in_progress(id);
+	const char *dir = up ? "up" : "down";
+
+	if (earlier == NULL)
+		return;
+	if (strcmp(earlier->direction, dir) == 0)
+		ereport(NOTICE,
+				(errmsg("step %s (%s) was begun before, at %s, and did not finish; running it again",
+						id, dir, earlier->started_at)));
+	else
+		ereport(NOTICE,
+				(errmsg("step %s (%s) was begun at %s and did not finish; running step %s (%s) instead",
+						id, earlier->direction, earlier->started_at, id, dir),
+				 errdetail("Statements of the unfinished %s step may have run.",
+						   earlier->direction)));
+}
+
+/*
  * migr_step_begin(revision, direction, checksum, target): check that the
  * step may run now and mark it as running.
  */
@@ -209,7 +286,21 @@ migr_script_begin(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a script step is running in this session already"),
+				 errdetail("Step %s (%s) began and has not ended; this error ends it.",
+						   step_id, step_up ? "up" : "down"),
 				 errhint("Each migr_step_begin() needs its migr_step_end() first.")));
+
+	/*
+	 * A failure ends the step and releases its locks (step_xact_callback);
+	 * should this session still hold them, they are not taken twice.
+	 */
+	if (!callback_registered)
+	{
+		RegisterXactCallback(step_xact_callback, NULL);
+		callback_registered = true;
+	}
+	migr_lock_release_session();
+
 	migr_capture_caller(&caller);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -229,71 +320,55 @@ migr_script_begin(PG_FUNCTION_ARGS)
 						graph->nodes[step.node].transactional ? "inside" : "outside"),
 				 errhint("Run the script migr_script() wrote as it is, with psql -f and without -1.")));
 
-	/* The lock: until commit inside a block, else until migr_step_end(). */
+	/*
+	 * The lock: until commit inside a block, else until migr_step_end() or a
+	 * failure.  Either fails at once (55P03) while another session runs a
+	 * step outside a transaction.
+	 */
 	if (in_block)
 		migr_lock_acquire("a script step");
 	else
 		migr_lock_acquire_session("a script step");
-	step_holds_session_lock = !in_block;
 
-	PG_TRY();
-	{
-		/* Read again now that the lock is held. */
-		graph = migr_graph_load();
-		row = migr_catalog_fetch_revision(id);
-		if (strcmp(migr_checksum(row->upgrade, row->downgrade), checksum) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
-					 errmsg("revision %s changed since the script was written", id),
-					 errhint("Generate the script again with migr_script().")));
-		check_step_state(graph, step.node, up);
-		/* exec (issue 9, item 4): psql runs the step as this session. */
-		migr_check_script_session(row, up, caller.current_user_id);
-		migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
-						&caller, true);
+	/* Read again now that the lock is held. */
+	graph = migr_graph_load();
+	row = migr_catalog_fetch_revision(id);
+	if (strcmp(migr_checksum(row->upgrade, row->downgrade), checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
+				 errmsg("revision %s changed since the script was written", id),
+				 errhint("Generate the script again with migr_script().")));
+	check_step_state(graph, step.node, up);
+	/* exec (issue 9, item 4): psql runs the step as this session. */
+	migr_check_script_session(row, up, caller.current_user_id);
+	migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
+					&caller, true);
 
-		values[0] = CStringGetTextDatum(id);
-		values[1] = CStringGetTextDatum(up ? "up" : "down");
-		values[2] = CStringGetTextDatum(target);
-		values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
-		migr_catalog_exec("SELECT started_at::text FROM migr.in_progress WHERE revision = $1",
-						  1, types, values, NULL, SPI_OK_SELECT);
-		if (SPI_processed > 0)
-			ereport(NOTICE,
-					(errmsg("step %s was begun before, at %s, and did not finish; running it again",
-							id, migr_result_text(0, 1))));
-		migr_catalog_exec("INSERT INTO migr.in_progress"
-						  " (revision, direction, target, started_at, started_by)"
-						  " VALUES ($1, $2, $3, clock_timestamp(), $4)"
-						  " ON CONFLICT (revision) DO UPDATE"
-						  "   SET direction = EXCLUDED.direction, target = EXCLUDED.target,"
-						  "       started_at = EXCLUDED.started_at,"
-						  "       started_by = EXCLUDED.started_by",
-						  4, types, values, NULL, SPI_OK_INSERT);
+	notice_earlier_step(id, up);
+	values[0] = CStringGetTextDatum(id);
+	values[1] = CStringGetTextDatum(up ? "up" : "down");
+	values[2] = CStringGetTextDatum(target);
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
+	migr_catalog_exec("INSERT INTO migr.in_progress"
+					  " (revision, direction, target, started_at, started_by)"
+					  " VALUES ($1, $2, $3, clock_timestamp(), $4)"
+					  " ON CONFLICT (revision) DO UPDATE"
+					  "   SET direction = EXCLUDED.direction, target = EXCLUDED.target,"
+					  "       started_at = EXCLUDED.started_at,"
+					  "       started_by = EXCLUDED.started_by",
+					  4, types, values, NULL, SPI_OK_INSERT);
 
-		/* Only the step's registered statements may run under its cover. */
-		migr_step_cover_begin(id, up,
-							  migr_parse_script(migr_step_script(row, up), id,
-												up ? "upgrade" : "downgrade"),
-							  in_block);
-	}
-	PG_CATCH();
-	{
-		if (step_holds_session_lock)
-			migr_lock_release_session();
-		step_holds_session_lock = false;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	/* Only the step's registered statements may run under its cover. */
+	migr_step_cover_begin(id, up,
+						  migr_parse_script(migr_step_script(row, up), id,
+											up ? "upgrade" : "downgrade"),
+						  in_block);
 
 	migr_owner_end(&scope);
 	SPI_finish();
 
-	if (!callback_registered)
-	{
-		RegisterXactCallback(step_xact_callback, NULL);
-		callback_registered = true;
-	}
+	strlcpy(step_id, id, sizeof(step_id));
+	step_up = up;
 	step_active = true;
 	PG_RETURN_VOID();
 }
@@ -322,8 +397,24 @@ migr_script_end(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no script step is running in this session"),
+				 errdetail("A step ends when a statement of it fails; it stays recorded in migr.in_progress."),
 				 errhint("migr_step_end() follows the migr_step_begin() of the same step.")));
+	if (strcmp(id, step_id) != 0 || up != step_up)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("step %s (%s) is not the step running in this session",
+						id, up ? "up" : "down"),
+				 errdetail("Step %s (%s) is running; this error ends it.",
+						   step_id, step_up ? "up" : "down"),
+				 errhint("Run the script migr_script() wrote as it is.")));
+	if (IsTransactionBlock() != !migr_lock_session_held())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("step %s must end %s a transaction block", id,
+						migr_lock_session_held() ? "outside" : "inside"),
+				 errhint("Run the script migr_script() wrote as it is, with psql -f and without -1.")));
 	migr_step_cover_check_complete(id, up);
+
 	migr_capture_caller(&caller);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -363,10 +454,11 @@ migr_script_end(PG_FUNCTION_ARGS)
 	migr_owner_end(&scope);
 	SPI_finish();
 
-	if (step_holds_session_lock)
-		migr_lock_release_session();
-	step_holds_session_lock = false;
-	step_active = false;
+	/*
+	 * The locks go when this transaction commits, so that the next holder
+	 * sees what was recorded; the step ends then too (step_xact_callback).
+	 */
+	migr_lock_release_session_at_commit();
 	migr_step_cover_end();
 	PG_RETURN_VOID();
 }

@@ -455,6 +455,30 @@ check_transactional(const MigrGraph *graph, List *steps)
 }
 
 /*
+ * The revisions whose state a stamp to "targets" decides, whether or not it
+ * changes it: what each target needs (applied) and what lies above it in
+ * its lineage (not applied); with "purge", every revision.  Call inside an
+ * owner scope, with the graph loaded and not yet changed by the stamp.
+ */
+Bitmapset *
+migr_plan_stamp_scope(MigrGraph *graph, List *targets, bool purge)
+{
+	Bitmapset  *scope = NULL;
+	ListCell   *lc;
+
+	if (purge)
+		return bms_add_range(NULL, 0, graph->nnodes - 1);
+	foreach(lc, targets)
+	{
+		MigrPosition *pos = migr_resolve_target(graph, lfirst(lc), MIGR_FOR_STAMP);
+
+		scope = bms_add_members(scope, migr_graph_wanted(graph, pos));
+		scope = bms_add_members(scope, migr_graph_above(graph, pos));
+	}
+	return scope;
+}
+
+/*
  * The steps of "op" to "targets" (several only for a stamp).  Call inside
  * an owner scope, with the graph loaded.
  */

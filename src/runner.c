@@ -638,6 +638,32 @@ dry_run_plan(MigrRun *run)
 }
 
 /*
+ * The revisions whose state the operation records: its steps', and for a
+ * stamp every revision it decides, changed or not.  A step of a
+ * migr_script() script left in progress on one of them is over once the
+ * operation commits (see migr_resolve_in_progress).
+ */
+static List *
+decided_revisions(MigrRun *run, List *targets, bool purge)
+{
+	List	   *ids = NIL;
+	ListCell   *lc;
+
+	if (run->op == OP_STAMP)
+	{
+		Bitmapset  *scope = migr_plan_stamp_scope(run->graph, targets, purge);
+		int			n = -1;
+
+		while ((n = bms_next_member(scope, n)) >= 0)
+			ids = lappend(ids, run->graph->nodes[n].id);
+		return ids;
+	}
+	foreach(lc, run->steps)
+		ids = lappend(ids, run->graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
+	return ids;
+}
+
+/*
  * Plan and run one operation.  The plan lives in the memory of the call's
  * SPI connection; each step has a connection (and so memory) of its own,
  * released when the step ends, so memory does not grow with the number of
@@ -650,6 +676,7 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
 	const char *target = linitial(targets);
+	List	   *volatile decided = NIL;
 
 	migr_check_not_nested();
 	InitMaterializedSRF(fcinfo, 0);
@@ -689,6 +716,8 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 		migr_catalog_bump_generation();
 		run.run_id = migr_catalog_next_run_id();
 	}
+	if (!dry_run)
+		decided = decided_revisions(&run, targets, purge);
 	migr_owner_end(&scope);
 
 	operation_active = true;
@@ -704,6 +733,14 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 		operation_active = false;
 	}
 	PG_END_TRY();
+
+	if (decided != NIL)
+	{
+		migr_owner_begin(&scope);
+		migr_resolve_in_progress(decided, migr_operation_names[op],
+								 op == OP_STAMP && run.steps == NIL);
+		migr_owner_end(&scope);
+	}
 
 done:
 	if (SPI_finish() != SPI_OK_FINISH)
@@ -895,6 +932,12 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 		migr_owner_end(&scope);
 
 		edata = each_step(&run, &step, ++number, call_cxt);
+		if (edata == NULL)
+		{
+			migr_owner_begin(&scope);
+			migr_resolve_in_progress(list_make1(ids[i]), "upgrade", false);
+			migr_owner_end(&scope);
+		}
 		if (SPI_finish() != SPI_OK_FINISH)
 			elog(ERROR, "SPI_finish failed");
 		SPI_commit();

@@ -4,6 +4,9 @@
  *		migr_status(): one read-only answer to "where is this database, and
  *		which guards hold?", as jsonb for scripts and monitoring.
  *
+ * Open to every role; the text of a failure's error message (which can
+ * quote data values) only to roles that may run migrations.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -11,8 +14,13 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
 
 #include "migr.h"
 
@@ -48,11 +56,21 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"  'in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
 	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
 	"        'started_at', p.started_at, 'started_by', p.started_by," \
-	"        'explanation', 'a step of a migr_script() script began and did not finish;'" \
-	"          || ' statements outside a transaction may have run (an index built'" \
-	"          || ' CONCURRENTLY may be left invalid). Repair what it left, then write'" \
-	"          || ' the script again with migr_script() and run it: the step runs again.')" \
-	"        ORDER BY p.started_at), '[]') FROM migr.in_progress p)," \
+	"        'running', p.running, 'pid', CASE WHEN p.running THEN $9 END," \
+	"        'explanation', CASE WHEN p.running" \
+	"          THEN 'a step of a migr_script() script is running outside a transaction'" \
+	"            || ' in process ' || $9 || '; until it ends, migr calls that change'" \
+	"            || ' the catalog fail at once (55P03) instead of holding it up.'" \
+	"          ELSE 'a step of a migr_script() script began and did not finish;'" \
+	"            || ' statements outside a transaction may have run (an index built'" \
+	"            || ' CONCURRENTLY may be left invalid). Repair what it left, then write'" \
+	"            || ' the script again with migr_script() and run it: the step runs again.'" \
+	"            || ' Or finish (or undo) the step by hand and record where the revision'" \
+	"            || ' is with migr_stamp().' END)" \
+	"        ORDER BY p.started_at), '[]')" \
+	"      FROM (SELECT q.*, $9 > 0 AND q.started_at =" \
+	"                   (SELECT max(started_at) FROM migr.in_progress) AS running" \
+	"              FROM migr.in_progress q) p)," \
 	"  'last_operation', (SELECT jsonb_build_object(" \
 	"        'operation', l.operation, 'target', l.target, 'revision', l.revision," \
 	"        'run_id', l.run_id," \
@@ -60,8 +78,28 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"        'at', l.started_at, 'by', l.session_user_name," \
 	"        'outcome', CASE WHEN l.error_sqlstate IS NULL THEN 'succeeded' ELSE 'failed' END," \
 	"        'error', CASE WHEN l.error_sqlstate IS NULL THEN NULL" \
-	"                      ELSE l.error_sqlstate || ': ' || l.error_message END)" \
+	"                      WHEN $10 THEN l.error_sqlstate || ': ' || l.error_message" \
+	"                      ELSE l.error_sqlstate END)" \
 	"      FROM migr.log l ORDER BY l.id DESC LIMIT 1))::text"
+
+/*
+ * May the calling role see the details of failures (error messages carry
+ * data values)?  Those who may run migrations: the roles with EXECUTE on
+ * migr_upgrade(text, boolean), found in this function's schema.
+ */
+static bool
+may_see_details(FunctionCallInfo fcinfo)
+{
+	Oid			schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			argtypes[2] = {TEXTOID, BOOLOID};
+	Oid			upgrade;
+
+	upgrade = LookupFuncName(list_make2(makeString(get_namespace_name(schema)),
+										makeString("migr_upgrade")),
+							 2, argtypes, true);
+	return OidIsValid(upgrade) &&
+		pg_proc_aclcheck(upgrade, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+}
 
 /*
  * migr_status() RETURNS jsonb
@@ -73,9 +111,10 @@ migr_status(PG_FUNCTION_ARGS)
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	MigrGraph  *graph;
 	Bitmapset  *pending;
-	Oid			types[8] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
-	BOOLOID};
-	Datum		values[8];
+	Oid			types[10] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
+	BOOLOID, INT4OID, BOOLOID};
+	Datum		values[10];
+	bool		details = may_see_details(fcinfo);
 	char	   *json;
 	Datum		result;
 
@@ -95,7 +134,9 @@ migr_status(PG_FUNCTION_ARGS)
 	values[5] = Int32GetDatum(migr_lock_timeout);
 	values[6] = Int32GetDatum(migr_statement_timeout);
 	values[7] = BoolGetDatum(migr_guard_preloaded());
-	migr_catalog_exec(STATUS_SQL, 8, types, values, NULL, SPI_OK_SELECT);
+	values[8] = Int32GetDatum(migr_lock_step_holder());
+	values[9] = BoolGetDatum(details);
+	migr_catalog_exec(STATUS_SQL, 10, types, values, NULL, SPI_OK_SELECT);
 	json = migr_result_text(0, 1);
 
 	migr_owner_end(&scope);

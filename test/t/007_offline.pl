@@ -187,7 +187,7 @@ isnt($rc, 0, 'the old script stops at its first, applied step');
 my $fscript2 = write_script('fail', 'fail2');
 ($rc, $out, $err) = run_file('fail', $fscript2);
 is($rc, 0, 'a script generated again completes the plan') or diag($err);
-like($err, qr/step f2 was begun before.*did not finish; running it again/, '... noting that the step ran again');
+like($err, qr/step f2 \(up\) was begun before.*did not finish; running it again/, '... noting that the step ran again');
 is($node->safe_psql('fail', q{SELECT count(*) FROM migr.in_progress}), '0', 'migr.in_progress is empty again');
 is($node->safe_psql('fail', q{SELECT string_agg(revision, ',') FROM migr.version}), 'f3', 'at f3');
 is($node->safe_psql('fail', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.items_k'::regclass}), 't', 'the index is valid');

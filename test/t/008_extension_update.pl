@@ -42,6 +42,14 @@ is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname =
 	'0.1', '0.1 installed from sql/migr--0.1.sql');
 $node->safe_psql('old', $populate);
 
+# offline: two unfinished script steps as 0.1 left them.  c1's was overtaken
+# by later recorded steps of c1 (0.1 kept such an entry after the documented
+# fix, a stamp); d1's was not.
+$node->safe_psql('old', q{
+INSERT INTO migr.in_progress VALUES
+  ('c1', 'up', 'head', '2000-01-01 00:00+00', 'postgres'),
+  ('d1', 'up', 'head', now(), 'postgres')});
+
 # Every 0.1 column of every 0.1 table, in key order, and the sequences.
 my $digest_sql = q{
 SELECT concat_ws(E'\n',
@@ -100,6 +108,13 @@ WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind = 'r'};
 is($node->safe_psql('old', $columns_sql), $node->safe_psql('fresh', $columns_sql),
 	'tables: same columns, types, NOT NULL and defaults');
 
+# offline: the overtaken entry is gone, the other one stays and is reported.
+is($node->safe_psql('old', q{SELECT string_agg(revision, ',') FROM migr.in_progress}), 'd1',
+	'offline: the update ends the unfinished step a later step of its revision overtook');
+is($node->safe_psql('old',
+		q{SELECT concat_ws(' ', s->'in_progress'->0->>'revision', s->'in_progress'->0->>'running') FROM migr_status() s}),
+	'd1 false', 'offline: migr_status reports the other one as unfinished, not running');
+
 # ---------------------------------------------------------------------------
 # And it works as a fresh one: head-of-m1 is current, the pending revision
 # applies, a downgrade runs its script, the launch stays.
@@ -109,6 +124,8 @@ is($node->safe_psql('old', q{SELECT string_agg(c, ',' ORDER BY c) FROM migr_curr
 is($node->safe_psql('old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_upgrade('head')}),
 	'd1', 'updated: the pending revision applies');
 is($node->safe_psql('old', q{SELECT to_regclass('t_d') IS NOT NULL}), 't', 'updated: its table exists');
+is($node->safe_psql('old', q{SELECT count(*) FROM migr.in_progress}), '0',
+	'offline: applying d1 ended its unfinished step');
 is($node->safe_psql('old', q{SELECT count(*) FROM migr_upgrade('head')}), '0',
 	'updated: upgrade at head is a no-op');
 is($node->safe_psql('old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('-1')}),
@@ -181,5 +198,40 @@ is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step
 	'u2,u1', 'updated: downgrades run');
 is($node->safe_psql('roles_old', q{SELECT count(*) FROM pg_class WHERE relname IN ('u_1', 'u_2')}),
 	'0', 'updated: their tables are gone');
+
+# ---------------------------------------------------------------------------
+# offline: a step outside a transaction that failed under 0.1 is still
+# handled after the update: reported, then run again by the same script in
+# a session that leaves no migr lock behind.
+# ---------------------------------------------------------------------------
+my $dir = PostgreSQL::Test::Utils::tempdir;
+$node->safe_psql('postgres', 'CREATE DATABASE steps');
+$node->safe_psql('steps', q{
+CREATE EXTENSION migr VERSION '0.1';
+CREATE TABLE items (id int, k int);
+INSERT INTO items SELECT g, 1 FROM generate_series(1, 10) g;
+SET client_min_messages = error;
+SELECT migr_revision('unique k', 'CREATE UNIQUE INDEX CONCURRENTLY items_k ON items (k)', 'DROP INDEX items_k', 's1', '{}');});
+my $script = "$dir/steps.sql";
+append_to_file($script, $node->safe_psql('steps', q{SELECT migr_script('head')}) . "\n");
+($out, $err) = ('', '');
+my @file = (stdout => \$out, stderr => \$err, on_error_stop => 1,
+	extra_params => [ '-v', 'VERBOSITY=verbose', '-f', $script ]);
+isnt($node->psql('steps', undef, @file), 0, 'offline: under 0.1, the step fails in the middle');
+is($node->safe_psql('steps', q{SELECT revision || ' ' || direction FROM migr.in_progress}), 's1 up',
+	'offline: and is left in progress');
+$node->safe_psql('steps', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('steps', q{SELECT migr_status()->'in_progress'->0->>'revision'}), 's1',
+	'offline: after the update migr_status still reports it');
+$node->safe_psql('steps', q{DROP INDEX items_k; UPDATE items SET k = id});
+is($node->psql('steps', undef, @file), 0, 'offline: the same script runs it again') or diag($err);
+like($err, qr/step s1 \(up\) was begun before, at .*, and did not finish; running it again/,
+	'offline: noting the earlier attempt');
+is($node->safe_psql('steps', q{SELECT count(*) FROM migr.in_progress}), '0', 'offline: nothing in progress');
+is($node->safe_psql('steps', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_k'::regclass}), 't',
+	'offline: the index is valid');
+is($node->safe_psql('steps',
+		q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 19783}), '0',
+	'offline: no migr lock left');
 
 done_testing();
