@@ -48,6 +48,7 @@ PG_FUNCTION_INFO_V1(migr_script_end);
 static bool step_active = false;
 static bool step_up = false;
 static char step_id[MIGR_MAX_ID_LEN + 1];
+static SubTransactionId step_begun_in = InvalidSubTransactionId;
 static bool callback_registered = false;
 
 /*
@@ -88,6 +89,26 @@ step_xact_callback(XactEvent event, void *arg)
 		default:
 			break;
 	}
+}
+
+/*
+ * A subtransaction that undoes migr_step_begin() (ROLLBACK TO SAVEPOINT,
+ * an exception block) undoes the step; one that is released hands the step
+ * to its parent.
+ */
+static void
+step_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (!step_active || mySubid != step_begun_in)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		migr_lock_release_session();
+		step_active = false;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		step_begun_in = parentSubid;
 }
 
 /*
@@ -297,6 +318,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 	if (!callback_registered)
 	{
 		RegisterXactCallback(step_xact_callback, NULL);
+		RegisterSubXactCallback(step_subxact_callback, NULL);
 		callback_registered = true;
 	}
 	migr_lock_release_session();
@@ -369,6 +391,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 
 	strlcpy(step_id, id, sizeof(step_id));
 	step_up = up;
+	step_begun_in = GetCurrentSubTransactionId();
 	step_active = true;
 	PG_RETURN_VOID();
 }

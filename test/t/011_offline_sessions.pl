@@ -391,6 +391,20 @@ is(locks_of('leak', $spid), '0', '... leaving nothing held');
 is($node->safe_psql('leak',
 		qq{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = $LOCK_CLASS}),
 	'0', 'no migr lock in the database');
+# A transactional step begun in a savepoint that is rolled back is undone.
+my $o3sum = $node->safe_psql('leak', q{SELECT checksum FROM migr.revisions WHERE id = 'o3'});
+($out, $err) = run_sql($s, qq{
+BEGIN;
+SAVEPOINT a;
+SELECT migr_step_begin('o3', 'up', '$o3sum', 'head');
+ROLLBACK TO SAVEPOINT a;
+SELECT migr_step_begin('o3', 'up', '$o3sum', 'head');
+ALTER TABLE app.items ADD COLUMN note text;
+SELECT migr_step_end('o3', 'up', '$o3sum', 'head');
+COMMIT;});
+is($err, '', 'a step undone by ROLLBACK TO SAVEPOINT can begin again in the same transaction');
+is($node->safe_psql('leak', q{SELECT string_agg(revision, ',') FROM migr.version}), 'o3', '... and is recorded');
+is(locks_of('leak', $spid), '0', '... leaving nothing held');
 $s->quit;
 
 # ===========================================================================
