@@ -160,6 +160,8 @@ is(join(',', sort @fills), 'a1,a2,b1,m,r', 'SVG: the applied revisions are fille
 # ---------------------------------------------------------------------------
 ($rc, $out, $err) = run_tool('app', $tool, '-o', "$dir/graph.dot");
 is($rc, 0, 'migr-graph -o graph.dot succeeds') or diag($err);
+my $dot_text = slurp("$dir/graph.dot");
+like($dot_text, qr/\A\/\/ migr revision graph.*[^\n]\n\}\n\z/s, 'graph.dot is the DOT text, ending with one line break');
 my ($canon, $canon_err) = ('', '');
 IPC::Run::run([ 'dot', '-Tcanon', "$dir/graph.dot" ], '>', \$canon, '2>', \$canon_err);
 is($? >> 8, 0, 'dot -Tcanon parses it') or diag($canon_err);
@@ -275,6 +277,10 @@ like(slurp("$dir/latin.svg"), qr/>caf\xc3\xa9 cr\xc3\xa8me<\/text>/, 'and writes
 is($rc, 2, 'an unknown file type is a usage error');
 like($err, qr/use \.svg, \.png or \.dot/, 'naming the types');
 ok(!-e "$dir/graph.pdf", 'and writes nothing');
+($rc, $out, $err) = run_tool('app', $tool, '--format', 'mermaid', '-o', "$dir/mermaid.png");
+is($rc, 2, 'Mermaid text into a picture file is a usage error');
+like($err, qr/Graphviz cannot draw Mermaid text/, 'saying why');
+ok(!-e "$dir/mermaid.png", 'and writes nothing');
 ($rc, $out, $err) = run_tool('app', $tool, '--format', 'svg');
 is($rc, 2, 'an unknown format is a usage error');
 like($err, qr/use dot or mermaid/, 'naming the formats');
