@@ -74,6 +74,14 @@ migr_check_checksums(void)
 	initStringInfo(&buf);
 	foreach(lc, mismatches)
 		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+	/* migr_redo() is refused in production and after launch. */
+	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
+				 errmsg("applied revisions no longer match their scripts"),
+				 errdetail("Changed since they ran: %s.", buf.data),
+				 errhint("See migr_validate(); then accept the stored scripts with migr_repair('%s'), and make further changes with a new revision.",
+						 (char *) linitial(mismatches))));
 	ereport(ERROR,
 			(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
 			 errmsg("applied revisions no longer match their scripts"),

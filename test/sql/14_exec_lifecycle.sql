@@ -121,7 +121,8 @@ SELECT refused($$SELECT * FROM migr_redo('lc_idx')$$);
 -- (migr counts dropping an index as destructive too, going up or down.)
 SELECT refused($$SELECT * FROM migr_downgrade('lc_t')$$);
 SELECT refused($$SELECT * FROM migr_downgrade('base')$$);
-SELECT refused($$SELECT migr_step_begin('lc_col', 'down', migr.script_checksum('ALTER TABLE lc_t ADD COLUMN note text', 'ALTER TABLE lc_t DROP COLUMN note'), 'lc_t')$$);
+-- The same for a downgrade step of a migr_script() script.
+SELECT refused($$SELECT migr_step_begin('lc_idx', 'down', migr.script_checksum('CREATE INDEX lc_t_id ON lc_t (id)', 'DROP INDEX lc_t_id'), 'lc_col')$$);
 SELECT * FROM lc_t;
 SET migr.allow_destructive = on;
 SELECT step, revision FROM migr_downgrade('lc_t');
