@@ -79,6 +79,8 @@ static bool operation_active = false;
 static MigrStepRecord current_step_rec;
 static MigrStepRecord *current_step = NULL;
 static char *current_statement = NULL;
+/* The role the running step's script runs as, for failure reports. */
+static char current_step_role[NAMEDATALEN];
 
 static List *target_argument(FunctionCallInfo fcinfo, bool downgrade);
 
@@ -222,6 +224,7 @@ run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *caller)
 	int			saved_sec_context;
 	int			guc_nest_level;
 
+	strlcpy(current_step_role, GetUserNameFromId(role, false), NAMEDATALEN);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
 	guc_nest_level = NewGUCNestLevel();
 	if (migr_lock_timeout > 0)
@@ -316,6 +319,7 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number)
 		elog(ERROR, "revision %s disappeared while migr held its lock", node->id);
 
 	prepare_record(run, node, step, row, &rec);
+	current_step_role[0] = '\0';
 	current_step_rec = rec;
 	current_step = &current_step_rec;
 	if (run->op != OP_STAMP)
@@ -365,8 +369,11 @@ execute_plan(MigrRun *run)
 					(errmsg("migr: %s of revision %s failed: SQLSTATE %s: %s",
 							failed->up ? "upgrade" : "downgrade", failed->revision,
 							unpack_sql_state(edata->sqlerrcode), edata->message),
-					 errdetail("Failed statement: %s",
-							   current_statement ? current_statement : "(none)"),
+					 errdetail("Failed statement: %s\nCalled by role \"%s\" (session user \"%s\"); the script ran as role \"%s\".",
+							   current_statement ? current_statement : "(none)",
+							   run->caller.current_user_name,
+							   run->caller.session_user_name,
+							   current_step_role[0] ? current_step_role : "(none)"),
 					 errhidestmt(true)));
 		current_step = NULL;
 		current_statement = NULL;

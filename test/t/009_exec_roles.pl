@@ -57,6 +57,50 @@ like(slurp_file($node->logfile),
 	qr/migr: upgrade of revision x2 failed: SQLSTATE 42501: cannot set parameter "role"/,
 	'the failure is in the server log, with its SQLSTATE');
 
+like(slurp_file($node->logfile),
+	qr/Called by role "\w+" \(session user "\w+"\); the script ran as role "deploy"\./,
+	'the server log says who called and as whom the script ran');
+
+# Every way back to the superuser, each in a revision of its own that the
+# deploy role registers and the superuser runs: refused (42501), rolled
+# back, in the server log, and the deploy role is never a superuser.
+my $payload = 'ALTER ROLE deploy SUPERUSER; CREATE TABLE pwned (i int)';
+my @probes = (
+	"RESET ROLE; $payload",
+	"SET ROLE postgres; $payload",
+	"SET LOCAL ROLE postgres; $payload",
+	"SET SESSION AUTHORIZATION postgres; $payload",
+	"SET LOCAL SESSION AUTHORIZATION postgres; $payload",
+	"SET SESSION AUTHORIZATION DEFAULT; $payload",
+	"RESET SESSION AUTHORIZATION; $payload",
+	"SELECT set_config('role', 'postgres', false); $payload",
+	"SELECT set_config('role', 'postgres', true); $payload",
+	"SELECT set_config('session_authorization', 'postgres', false); $payload",
+	"DO \$d\$BEGIN RESET ROLE; $payload; END\$d\$",
+	"DO \$d\$BEGIN SET ROLE postgres; $payload; END\$d\$",
+	"DO \$d\$BEGIN EXECUTE 'SET SESSION AUTHORIZATION postgres'; $payload; END\$d\$",
+	"DO \$d\$BEGIN PERFORM set_config('role', 'postgres', true); $payload; END\$d\$",
+	"DO \$d\$BEGIN PERFORM set_config('session_authorization', 'postgres', false); $payload; END\$d\$",
+	"CREATE FUNCTION trap() RETURNS trigger LANGUAGE plpgsql AS \$t\$BEGIN $payload; RETURN NULL; END\$t\$; "
+	  . "CREATE TABLE deferred (i int); CREATE CONSTRAINT TRIGGER later AFTER INSERT ON deferred "
+	  . "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION trap(); INSERT INTO deferred VALUES (1)");
+my $n = 0;
+foreach my $probe (@probes)
+{
+	$n++;
+	my $quoted = $probe;
+	$quoted =~ s/'/''/g;
+	as_deploy("SELECT migr_revision('probe $n', '$quoted', NULL, 'p$n', '{x1}')");
+	my ($prc, $pout, $perr) = $node->psql('postgres', "SELECT count(*) FROM migr_upgrade('p$n')");
+	like($perr, qr/ERROR:  (cannot set parameter|cannot fire deferred trigger)/, "probe $n refused: $probe");
+	like(slurp_file($node->logfile), qr/migr: upgrade of revision p$n failed: SQLSTATE 42501/,
+		"probe $n is in the server log with SQLSTATE 42501");
+}
+is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'deploy'}),
+	'f', 'after every probe, the deploy role is not a superuser');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname IN ('pwned', 'deferred')}),
+	'0', 'and no probe left an object behind');
+
 $node->safe_psql('postgres', q{SELECT count(*) FROM migr_upgrade('x1')});
 is($node->safe_psql('postgres', q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'items'}),
 	'deploy', 'run by the superuser, the deploy role\'s revision made a table the deploy role owns');
