@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_lsn.h"
 
@@ -43,6 +44,7 @@
 typedef enum MigrQuery
 {
 	Q_FETCH_REVISION,
+	Q_FETCH_REVISIONS,
 	Q_GRAPH_HEADS,
 	Q_IS_APPLIED,
 	Q_EVER_APPLIED,
@@ -60,6 +62,7 @@ typedef enum MigrQuery
 	Q_VERSION_DELETE,
 	Q_VERSION_INSERT,
 	Q_LOG_INSERT,
+	Q_LOG_INSERT_STEPS,
 	Q_GRAPH,
 	Q_LABEL_OWNER,
 	Q_LABELS_DELETE,
@@ -93,27 +96,42 @@ typedef struct MigrQueryDef
 #define ROLE_OF_CREATED_BY \
 	"(SELECT g.oid FROM pg_catalog.pg_roles g WHERE g.rolname = r.created_by)"
 
+/*
+ * The columns of a revision row, in the order fill_revision_row() reads
+ * them; "r" is migr.revisions, "a" its migr.applied row if any.  The second
+ * form is for a catalog still at 0.1.
+ */
+#define REVISION_COLUMNS_COMMON \
+	"r.id, r.message, r.upgrade, r.downgrade, r.checksum," \
+	"       r.down_revision, r.depends_on," \
+	"       ARRAY(SELECT l.label FROM migr.branch_labels l" \
+	"              WHERE l.revision = r.id ORDER BY l.label)," \
+	"       r.changes, r.destructive_statements, r.destructive," \
+	"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
+#define REVISION_COLUMNS \
+	REVISION_COLUMNS_COMMON "       r.registrant, a.downgrade_registrant"
+#define REVISION_COLUMNS_01 \
+	REVISION_COLUMNS_COMMON "       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY
+
+#define FROM_REVISION \
+	"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id" \
+	" WHERE r.id = $1"
+#define FROM_REVISIONS \
+	"  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)" \
+	"  JOIN migr.revisions r ON r.id = u.id" \
+	"  LEFT JOIN migr.applied a ON a.revision = r.id" \
+	" ORDER BY u.ord"
+
 static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_FETCH_REVISION] = {
-		"SELECT r.id, r.message, r.upgrade, r.downgrade, r.checksum,"
-		"       r.down_revision, r.depends_on,"
-		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id ORDER BY l.label),"
-		"       r.changes, r.destructive_statements, r.destructive,"
-		"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
-		"       r.registrant, a.downgrade_registrant"
-		"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id"
-		" WHERE r.id = $1",
+		"SELECT " REVISION_COLUMNS FROM_REVISION,
 		1, {TEXTOID},
-		"SELECT r.id, r.message, r.upgrade, r.downgrade, r.checksum,"
-		"       r.down_revision, r.depends_on,"
-		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id ORDER BY l.label),"
-		"       r.changes, r.destructive_statements, r.destructive,"
-		"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
-		"       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY
-		"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id"
-		" WHERE r.id = $1"
+		"SELECT " REVISION_COLUMNS_01 FROM_REVISION
+	},
+	[Q_FETCH_REVISIONS] = {
+		"SELECT " REVISION_COLUMNS FROM_REVISIONS,
+		1, {TEXTARRAYOID},
+		"SELECT " REVISION_COLUMNS_01 FROM_REVISIONS
 	},
 	[Q_GRAPH_HEADS] = {
 		"SELECT r.id, a.revision IS NOT NULL"
@@ -196,16 +214,21 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_APPLIED_INSERT] = {
 		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped,"
 		"  downgrade, downgrade_registrant)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		7, {TEXTOID, TEXTOID, TIMESTAMPTZOID, NAMEOID, BOOLOID, TEXTOID,
-		REGROLEOID},
+		" SELECT u.revision, u.checksum, u.applied_at, $4, $5, u.downgrade, u.registrant"
+		"   FROM unnest($1::text[], $2::text[], $3::timestamptz[], $6::text[],"
+		"               $7::regrole[])"
+		"        AS u(revision, checksum, applied_at, downgrade, registrant)",
+		7, {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, NAMEOID, BOOLOID,
+		TEXTARRAYOID, REGROLEARRAYOID},
 		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped,"
 		"  downgrade)"
-		" VALUES ($1, $2, $3, $4, $5, $6)"
+		" SELECT u.revision, u.checksum, u.applied_at, $4, $5, u.downgrade"
+		"   FROM unnest($1::text[], $2::text[], $3::timestamptz[], $6::text[])"
+		"        AS u(revision, checksum, applied_at, downgrade)"
 	},
 	[Q_APPLIED_DELETE] = {
-		"DELETE FROM migr.applied WHERE revision = $1",
-		1, {TEXTOID}
+		"DELETE FROM migr.applied WHERE revision = ANY ($1)",
+		1, {TEXTARRAYOID}
 	},
 	[Q_VERSION_DELETE] = {
 		"DELETE FROM migr.version WHERE revision = ANY ($1)",
@@ -226,6 +249,23 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		18, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
 		NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
 		TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID}
+	},
+	[Q_LOG_INSERT_STEPS] = {
+		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
+		"  checksum, session_user_name, current_user_name, application_name,"
+		"  client_addr, started_at, duration, wal_lsn, xid, environment, confirmed)"
+		" SELECT u.run_id, u.operation, u.revision, u.direction, u.target,"
+		"        u.checksum, $10, $11, $12, inet_client_addr(),"
+		"        u.started_at, u.finished_at - u.started_at, u.wal_lsn,"
+		"        pg_current_xact_id(), $13, $14"
+		"   FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],"
+		"               $6::text[], $7::timestamptz[], $8::timestamptz[],"
+		"               $9::pg_lsn[])"
+		"        AS u(run_id, operation, revision, direction, target, checksum,"
+		"             started_at, finished_at, wal_lsn)",
+		14, {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+			TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, PG_LSNARRAYOID,
+		NAMEOID, NAMEOID, TEXTOID, TEXTOID, BOOLOID}
 	},
 	[Q_GRAPH] = {
 		"SELECT r.id, r.down_revision, r.seq, a.revision IS NOT NULL,"
@@ -581,6 +621,38 @@ result_oid(int row, int col)
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
+/* Revision row "i" of the last result (columns REVISION_COLUMNS). */
+static MigrRevisionRow *
+fill_revision_row(uint64 i)
+{
+	HeapTuple	tuple = SPI_tuptable->vals[i];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	MigrRevisionRow *row;
+	bool		isnull;
+	Datum		parents;
+
+	row = palloc0(sizeof(MigrRevisionRow));
+	row->id = migr_result_text(i, 1);
+	row->message = migr_result_text(i, 2);
+	row->upgrade = migr_result_text(i, 3);
+	row->downgrade = migr_result_text(i, 4);
+	row->checksum = migr_result_text(i, 5);
+	parents = SPI_getbinval(tuple, desc, 6, &isnull);
+	row->parents = isnull ? NIL : text_array_to_list(parents);
+	row->depends_on = text_array_to_list(SPI_getbinval(tuple, desc, 7, &isnull));
+	row->labels = text_array_to_list(SPI_getbinval(tuple, desc, 8, &isnull));
+	row->changes = migr_result_text(i, 9);
+	row->destructive_statements =
+		text_array_to_list(SPI_getbinval(tuple, desc, 10, &isnull));
+	row->destructive = migr_result_bool(i, 11);
+	row->applied = migr_result_bool(i, 12);
+	row->applied_downgrade = migr_result_text(i, 13);
+	row->transactional = migr_result_bool(i, 14);
+	row->registrant = result_oid(i, 15);
+	row->applied_downgrade_registrant = result_oid(i, 16);
+	return row;
+}
+
 /*
  * Fetch one revision with its scripts; NULL if there is none with that id.
  */
@@ -589,39 +661,46 @@ migr_catalog_fetch_revision(const char *id)
 {
 	Datum		args[1] = {CStringGetTextDatum(id)};
 	MigrRevisionRow *row;
-	bool		isnull;
-	Datum		parents;
 
 	run_query(Q_FETCH_REVISION, args, NULL);
 	if (SPI_processed == 0)
 		return NULL;
-
-	row = palloc0(sizeof(MigrRevisionRow));
-	row->id = migr_result_text(0, 1);
-	row->message = migr_result_text(0, 2);
-	row->upgrade = migr_result_text(0, 3);
-	row->downgrade = migr_result_text(0, 4);
-	row->checksum = migr_result_text(0, 5);
-	parents = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6,
-							&isnull);
-	row->parents = isnull ? NIL : text_array_to_list(parents);
-	row->depends_on = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
-													   SPI_tuptable->tupdesc, 7,
-													   &isnull));
-	row->labels = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 8,
-												   &isnull));
-	row->changes = migr_result_text(0, 9);
-	row->destructive_statements =
-		text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 10, &isnull));
-	row->destructive = migr_result_bool(0, 11);
-	row->applied = migr_result_bool(0, 12);
-	row->applied_downgrade = migr_result_text(0, 13);
-	row->transactional = migr_result_bool(0, 14);
-	row->registrant = result_oid(0, 15);
-	row->applied_downgrade_registrant = result_oid(0, 16);
+	row = fill_revision_row(0);
+	SPI_freetuptable(SPI_tuptable);
 	return row;
+}
+
+/*
+ * Fetch the revisions "ids" (n of them) with one query: rows[k] is that
+ * of ids[k], NULL if there is no such revision.  The runner reads the
+ * revisions of a plan this way, a batch of steps at a time.
+ */
+void
+migr_catalog_fetch_revisions(const char *const *ids, int n,
+							 MigrRevisionRow **rows)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[1];
+	uint64		next = 0;
+
+	for (int k = 0; k < n; k++)
+		elems[k] = CStringGetTextDatum(ids[k]);
+	args[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
+											  TYPALIGN_INT));
+	run_query(Q_FETCH_REVISIONS, args, NULL);
+	for (int k = 0; k < n; k++)
+	{
+		rows[k] = NULL;
+		if (next < SPI_processed)
+		{
+			char	   *id = migr_result_text(next, 1);
+
+			if (strcmp(id, ids[k]) == 0)
+				rows[k] = fill_revision_row(next++);
+			pfree(id);
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
@@ -1003,50 +1082,248 @@ insert_log(int64 run_id, const char *operation, const char *revision,
 	run_query(Q_LOG_INSERT, args, nulls);
 }
 
+/* Entry of the tables migr_catalog_record_steps() keeps by revision id. */
+typedef struct RecordEntry
+{
+	char		id[MIGR_MAX_ID_LEN + 1];
+	int			last;			/* the last step (or version change) naming it */
+	bool		flag;			/* whether that was an addition (or an "up") */
+	bool		removed;		/* whether a change removed it */
+} RecordEntry;
+
+static HTAB *
+record_table(const char *name, int size)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = MIGR_MAX_ID_LEN + 1;
+	ctl.entrysize = sizeof(RecordEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, Max(size, 16), &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * Note that "id" was changed at position "pos" (added or applied when
+ * "flag"); a removal is added to *removals the first time.
+ */
+static void
+record_touch(HTAB *table, const char *id, int pos, bool flag, List **removals)
+{
+	bool		found;
+	RecordEntry *entry = hash_search(table, id, HASH_ENTER, &found);
+
+	if (!found)
+		entry->removed = false;
+	entry->last = pos;
+	entry->flag = flag;
+	if (!flag && !entry->removed)
+	{
+		entry->removed = true;
+		*removals = lappend(*removals, (char *) id);
+	}
+}
+
+static bool
+record_is_last(HTAB *table, const char *id, int pos)
+{
+	RecordEntry *entry = hash_search(table, id, HASH_FIND, NULL);
+
+	return entry != NULL && entry->last == pos && entry->flag;
+}
+
+static Datum
+array_of(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
+											  len, byval, align));
+}
+
+/*
+ * Write what a sequence of steps did, in order, with one statement per
+ * table and change instead of four per step: the version rows, the applied
+ * rows and one log row per step.  The rows are those that writing the
+ * steps one by one would leave: a version row is deleted if any step
+ * removes it and inserted if the last step that touches it adds it; an
+ * applied row is deleted if any step removes its revision and inserted
+ * (with what the last step says) if the last step of its revision applies
+ * it.  Deletions go first, so that the foreign key from migr.version to
+ * migr.applied holds after every statement.
+ */
+void
+migr_catalog_record_steps(List *records, const MigrCaller *caller)
+{
+	int			n = list_length(records);
+	HTAB	   *versions = record_table("migr version changes", n * 2);
+	HTAB	   *applied = record_table("migr applied changes", n);
+	List	   *version_delete = NIL;
+	List	   *applied_delete = NIL;
+	bool		version_adds = false;
+	Datum	   *a_rev = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *a_checksum = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *a_at = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *a_down = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *a_down_null = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *a_registrant = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *a_registrant_null = palloc(sizeof(bool) * Max(n, 1));
+	int			na = 0;
+	Datum	   *l_run = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *l_run_null = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *l_op = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *l_rev = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *l_dir = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *l_target = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *l_target_null = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *l_checksum = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *l_checksum_null = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *l_start = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *l_finish = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *l_lsn = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[14];
+	char		nulls[14];
+	ListCell   *lc;
+	int			pos = 0;
+	bool		stamp = false;
+
+	if (records == NIL)
+		return;
+
+	/* Who changes what, and what the last change to each row is. */
+	foreach(lc, records)
+	{
+		MigrStepRecord *rec = (MigrStepRecord *) lfirst(lc);
+		ListCell   *lv;
+		int			step = foreach_current_index(lc);
+
+		foreach(lv, rec->version_remove)
+			record_touch(versions, lfirst(lv), pos++, false, &version_delete);
+		foreach(lv, rec->version_add)
+		{
+			record_touch(versions, lfirst(lv), pos++, true, NULL);
+			version_adds = true;
+		}
+		record_touch(applied, rec->revision, step, rec->up, &applied_delete);
+		stamp = strcmp(rec->operation, "stamp") == 0;
+	}
+
+	if (version_delete != NIL)
+	{
+		args[0] = migr_text_list_to_array(version_delete);
+		run_query(Q_VERSION_DELETE, args, NULL);
+	}
+	if (applied_delete != NIL)
+	{
+		args[0] = migr_text_list_to_array(applied_delete);
+		run_query(Q_APPLIED_DELETE, args, NULL);
+	}
+
+	foreach(lc, records)
+	{
+		MigrStepRecord *rec = (MigrStepRecord *) lfirst(lc);
+
+		if (!record_is_last(applied, rec->revision, foreach_current_index(lc)))
+			continue;
+		a_rev[na] = CStringGetTextDatum(rec->revision);
+		a_checksum[na] = CStringGetTextDatum(rec->checksum);
+		a_at[na] = TimestampTzGetDatum(rec->finished_at);
+		a_down_null[na] = rec->downgrade == NULL;
+		a_down[na] = rec->downgrade ? CStringGetTextDatum(rec->downgrade) : (Datum) 0;
+		a_registrant_null[na] = !OidIsValid(rec->downgrade_registrant);
+		a_registrant[na] = ObjectIdGetDatum(rec->downgrade_registrant);
+		na++;
+	}
+	if (na > 0)
+	{
+		args[0] = array_of(a_rev, NULL, na, TEXTOID);
+		args[1] = array_of(a_checksum, NULL, na, TEXTOID);
+		args[2] = array_of(a_at, NULL, na, TIMESTAMPTZOID);
+		args[3] = name_datum(caller->current_user_name);
+		args[4] = BoolGetDatum(stamp);
+		args[5] = array_of(a_down, a_down_null, na, TEXTOID);
+		args[6] = array_of(a_registrant, a_registrant_null, na, REGROLEOID);
+		run_query(Q_APPLIED_INSERT, args, NULL);
+	}
+
+	/* Only the rows whose last change is an addition. */
+	if (version_adds)
+	{
+		List	   *rows = NIL;
+		ListCell   *lv;
+
+		pos = 0;
+		foreach(lc, records)
+		{
+			MigrStepRecord *rec = (MigrStepRecord *) lfirst(lc);
+
+			pos += list_length(rec->version_remove);
+			foreach(lv, rec->version_add)
+			{
+				if (record_is_last(versions, lfirst(lv), pos))
+					rows = lappend(rows, lfirst(lv));
+				pos++;
+			}
+		}
+		if (rows != NIL)
+		{
+			args[0] = migr_text_list_to_array(rows);
+			run_query(Q_VERSION_INSERT, args, NULL);
+		}
+	}
+
+	/* One log row per step, in order. */
+	foreach(lc, records)
+	{
+		MigrStepRecord *rec = (MigrStepRecord *) lfirst(lc);
+		int			k = foreach_current_index(lc);
+
+		l_run[k] = Int64GetDatum(rec->run_id);
+		l_run_null[k] = rec->run_id == 0;
+		l_op[k] = CStringGetTextDatum(rec->operation);
+		l_rev[k] = CStringGetTextDatum(rec->revision);
+		l_dir[k] = CStringGetTextDatum(rec->up ? "up" : "down");
+		l_target_null[k] = rec->target == NULL;
+		l_target[k] = rec->target ? CStringGetTextDatum(rec->target) : (Datum) 0;
+		l_checksum_null[k] = rec->checksum == NULL;
+		l_checksum[k] = rec->checksum ? CStringGetTextDatum(rec->checksum) : (Datum) 0;
+		l_start[k] = TimestampTzGetDatum(rec->started_at);
+		l_finish[k] = TimestampTzGetDatum(rec->finished_at);
+		l_lsn[k] = LSNGetDatum(rec->wal_before);
+	}
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = array_of(l_run, l_run_null, n, INT8OID);
+	args[1] = array_of(l_op, NULL, n, TEXTOID);
+	args[2] = array_of(l_rev, NULL, n, TEXTOID);
+	args[3] = array_of(l_dir, NULL, n, TEXTOID);
+	args[4] = array_of(l_target, l_target_null, n, TEXTOID);
+	args[5] = array_of(l_checksum, l_checksum_null, n, TEXTOID);
+	args[6] = array_of(l_start, NULL, n, TIMESTAMPTZOID);
+	args[7] = array_of(l_finish, NULL, n, TIMESTAMPTZOID);
+	args[8] = array_of(l_lsn, NULL, n, PG_LSNOID);
+	args[9] = name_datum(caller->session_user_name);
+	args[10] = name_datum(caller->current_user_name);
+	args[11] = text_or_null(application_name, &nulls[11]);
+	args[12] = CStringGetTextDatum(migr_environment_name());
+	args[13] = BoolGetDatum(migr_confirm_production);
+	run_query(Q_LOG_INSERT_STEPS, args, nulls);
+
+	hash_destroy(versions);
+	hash_destroy(applied);
+}
+
 /*
  * Write what one step did: the applied row, the version rows and the log.
  */
 void
 migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 {
-	Datum		args[12];
-	Datum		rev = CStringGetTextDatum(rec->revision);
-
-	if (rec->version_remove != NIL)
-	{
-		args[0] = migr_text_list_to_array(rec->version_remove);
-		run_query(Q_VERSION_DELETE, args, NULL);
-	}
-
-	if (rec->up)
-	{
-		args[0] = rev;
-		args[1] = CStringGetTextDatum(rec->checksum);
-		args[2] = TimestampTzGetDatum(rec->finished_at);
-		args[3] = name_datum(caller->current_user_name);
-		args[4] = BoolGetDatum(strcmp(rec->operation, "stamp") == 0);
-		args[5] = rec->downgrade ? CStringGetTextDatum(rec->downgrade) : (Datum) 0;
-		args[6] = ObjectIdGetDatum(rec->downgrade_registrant);
-		run_query(Q_APPLIED_INSERT, args,
-				  psprintf("     %c%c", rec->downgrade ? ' ' : 'n',
-						   OidIsValid(rec->downgrade_registrant) ? ' ' : 'n'));
-	}
-	else
-	{
-		args[0] = rev;
-		run_query(Q_APPLIED_DELETE, args, NULL);
-	}
-
-	if (rec->version_add != NIL)
-	{
-		args[0] = migr_text_list_to_array(rec->version_add);
-		run_query(Q_VERSION_INSERT, args, NULL);
-	}
-
-	insert_log(rec->run_id, rec->operation, rec->revision,
-			   rec->up ? "up" : "down", rec->target, rec->checksum, NULL, NULL,
-			   rec->started_at, rec->finished_at, rec->wal_before, NULL, NULL,
-			   caller);
+	migr_catalog_record_steps(list_make1((MigrStepRecord *) rec), caller);
 }
 
 /*

@@ -124,6 +124,8 @@ extern void migr_owner_end(MigrOwnerScope *scope);
 extern void migr_capture_caller(MigrCaller *caller);
 
 extern MigrRevisionRow *migr_catalog_fetch_revision(const char *id);
+extern void migr_catalog_fetch_revisions(const char *const *ids, int n,
+										 MigrRevisionRow **rows);
 extern List *migr_catalog_graph_heads(bool effective_only, List **applied_flags);
 extern bool migr_catalog_is_applied(const char *id);
 extern bool migr_catalog_is_head(const char *id);
@@ -176,6 +178,7 @@ typedef struct MigrStepRecord
 
 extern void migr_catalog_record_step(const MigrStepRecord *rec,
 									 const MigrCaller *caller);
+extern void migr_catalog_record_steps(List *records, const MigrCaller *caller);
 extern void migr_catalog_record_failure(const MigrStepRecord *rec,
 										const char *statement,
 										const char *sqlstate,

@@ -59,7 +59,18 @@ typedef struct MigrRun
 	int64		run_id;
 	MigrCaller	caller;
 	ReturnSetInfo *rsinfo;
+	MemoryContext batch_cxt;	/* the revisions and records of a batch */
+	List	   *records;		/* of MigrStepRecord *, not written yet */
 } MigrRun;
+
+/*
+ * Steps are run in batches of this many: their revisions are read with one
+ * query before the batch, and what they did is written with one statement
+ * per catalog table after it (all inside the call's transaction, so a
+ * failure still leaves nothing behind).  The batch's memory is released
+ * when it is written, so memory stays flat however many steps there are.
+ */
+#define STEP_BATCH	64
 
 /* Where in which script an error happened, for the error context. */
 typedef struct StatementErrorContext
@@ -295,15 +306,16 @@ prepare_record(MigrRun *run, const MigrNode *node, const MigrPlanStep *step,
 }
 
 /*
- * Run (or, for a stamp, just record) one step and emit its result row.
+ * Run (or, for a stamp, just record) one step and emit its result row; its
+ * catalog rows are added to the batch's records.
  */
 static void
-execute_step(MigrRun *run, const MigrPlanStep *step, int number)
+execute_step(MigrRun *run, const MigrPlanStep *step, int number,
+			 const MigrRevisionRow *row)
 {
 	MigrNode   *node = &run->graph->nodes[step->node];
-	MigrOwnerScope scope;
-	MigrRevisionRow *row;
-	MigrStepRecord rec;
+	MigrStepRecord *rec;
+	MemoryContext old;
 
 	/*
 	 * A connection of its own: everything the step allocates, including
@@ -312,32 +324,78 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	migr_owner_begin(&scope);
-	row = migr_catalog_fetch_revision(node->id);
-	migr_owner_end(&scope);
-	if (row == NULL)
-		elog(ERROR, "revision %s disappeared while migr held its lock", node->id);
-
-	prepare_record(run, node, step, row, &rec);
+	old = MemoryContextSwitchTo(run->batch_cxt);
+	rec = palloc(sizeof(MigrStepRecord));
+	prepare_record(run, node, step, row, rec);
+	MemoryContextSwitchTo(old);
 	current_step_role[0] = '\0';
-	current_step_rec = rec;
+	current_step_rec = *rec;
 	current_step = &current_step_rec;
 	if (run->op != OP_STAMP)
 		run_step_script(row, step->up, &run->caller);
-	rec.finished_at = GetCurrentTimestamp();
+	rec->finished_at = GetCurrentTimestamp();
 	current_step = NULL;
 
+	old = MemoryContextSwitchTo(run->batch_cxt);
 	migr_graph_apply_step(run->graph, step->node, step->up,
-						  &rec.version_remove, &rec.version_add);
-	migr_owner_begin(&scope);
-	migr_catalog_record_step(&rec, &run->caller);
-	migr_owner_end(&scope);
+						  &rec->version_remove, &rec->version_add);
+	run->records = lappend(run->records, rec);
+	MemoryContextSwitchTo(old);
 
-	emit_row(run, number, node->id, step->up, row->message, rec.started_at,
-			 rec.finished_at, (Datum) 0, (Datum) 0, NULL);
+	emit_row(run, number, node->id, step->up, row->message, rec->started_at,
+			 rec->finished_at, (Datum) 0, (Datum) 0, NULL);
 
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * Run the given steps (numbered from "number") in batches: read a batch's
+ * revisions, run its steps, write their catalog rows.
+ */
+static void
+run_steps(MigrRun *run, List *steps, int number)
+{
+	MigrOwnerScope scope;
+	int			nsteps = list_length(steps);
+
+	run->batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										   "migr step batch",
+										   ALLOCSET_DEFAULT_SIZES);
+	for (int first = 0; first < nsteps; first += STEP_BATCH)
+	{
+		int			n = Min(STEP_BATCH, nsteps - first);
+		const char *ids[STEP_BATCH];
+		MigrRevisionRow *rows[STEP_BATCH];
+		MemoryContext old;
+
+		MemoryContextReset(run->batch_cxt);
+		run->records = NIL;
+		for (int k = 0; k < n; k++)
+			ids[k] = run->graph->nodes[((MigrPlanStep *) list_nth(steps, first + k))->node].id;
+		old = MemoryContextSwitchTo(run->batch_cxt);
+		migr_owner_begin(&scope);
+		migr_catalog_fetch_revisions(ids, n, rows);
+		migr_owner_end(&scope);
+		MemoryContextSwitchTo(old);
+
+		for (int k = 0; k < n; k++)
+		{
+			if (rows[k] == NULL)
+				elog(ERROR, "revision %s disappeared while migr held its lock", ids[k]);
+			execute_step(run, (MigrPlanStep *) list_nth(steps, first + k),
+						 number + first + k, rows[k]);
+		}
+
+		old = MemoryContextSwitchTo(run->batch_cxt);
+		migr_owner_begin(&scope);
+		migr_catalog_record_steps(run->records, &run->caller);
+		migr_owner_end(&scope);
+		MemoryContextSwitchTo(old);
+	}
+	run->records = NIL;
+	MemoryContextDelete(run->batch_cxt);
+	run->batch_cxt = NULL;
 }
 
 /*
@@ -349,13 +407,10 @@ static void
 execute_plan(MigrRun *run)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	ListCell   *lc;
 
 	PG_TRY();
 	{
-		foreach(lc, run->steps)
-			execute_step(run, (MigrPlanStep *) lfirst(lc),
-						 foreach_current_index(lc) + 1);
+		run_steps(run, run->steps, 1);
 	}
 	PG_CATCH();
 	{
@@ -778,7 +833,7 @@ each_step(MigrRun *run, const MigrPlanStep *step, int number,
 	PG_TRY();
 	{
 		operation_active = true;
-		execute_step(run, step, number);
+		run_steps(run, list_make1((MigrPlanStep *) step), number);
 		operation_active = false;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
