@@ -28,7 +28,9 @@
 #include "storage/lock.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -440,15 +442,37 @@ migr_lock_mode_name(int mode)
  * ---------------------------------------------------------------------
  */
 
-static bool
-name_in(List *names, const RangeVar *rv)
+/*
+ * Sets of relation names (what a script created, validated ...): hash
+ * tables, so that linting n statements stays linear in n.
+ */
+static HTAB *
+name_set_create(const char *what)
 {
-	ListCell   *lc;
+	HASHCTL		ctl;
 
-	foreach(lc, names)
-		if (strcmp((char *) lfirst(lc), rv->relname) == 0)
-		return true;
-	return false;
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = NAMEDATALEN;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(what, 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+static void
+name_set_add(HTAB *names, const char *name)
+{
+	char		key[NAMEDATALEN];
+
+	strlcpy(key, name, NAMEDATALEN);
+	(void) hash_search(names, key, HASH_ENTER, NULL);
+}
+
+static bool
+name_in(HTAB *names, const RangeVar *rv)
+{
+	char		key[NAMEDATALEN];
+
+	strlcpy(key, rv->relname, NAMEDATALEN);
+	return hash_search(names, key, HASH_FIND, NULL) != NULL;
 }
 
 static void
@@ -469,7 +493,7 @@ add_finding(List **findings, const char *rule, const char *severity,
 /* Lint one ALTER TABLE on an existing table. */
 static void
 lint_alter_table(AlterTableStmt *stmt, const MigrStatement *st,
-				 List *validated, List **findings)
+				 HTAB *validated, List **findings)
 {
 	ListCell   *lc;
 	char	   *rel = rangevar_name(stmt->relation);
@@ -540,8 +564,8 @@ List *
 migr_lint_statements(List *statements)
 {
 	List	   *findings = NIL;
-	List	   *created = NIL;
-	List	   *validated = NIL;
+	HTAB	   *created = name_set_create("migr lint created");
+	HTAB	   *validated = name_set_create("migr lint validated");
 	const MigrStatement *exclusive = NULL;
 	ListCell   *lc;
 
@@ -552,6 +576,7 @@ migr_lint_statements(List *statements)
 		MigrStatementInfo info;
 		ListCell   *lc2;
 
+		CHECK_FOR_INTERRUPTS();
 		migr_analyze_statement(tree, &info);
 
 		if (exclusive != NULL)
@@ -582,7 +607,7 @@ migr_lint_statements(List *statements)
 
 					foreach(lc2, stmt->cmds)
 						if (lfirst_node(AlterTableCmd, lc2)->subtype == AT_ValidateConstraint)
-							validated = lappend(validated, stmt->relation->relname);
+							name_set_add(validated, stmt->relation->relname);
 					if (!name_in(created, stmt->relation))
 						lint_alter_table(stmt, st, validated, &findings);
 					break;
@@ -630,7 +655,10 @@ migr_lint_statements(List *statements)
 			if (lock->mode == AccessExclusiveLock && !name_in(created, lock->rv))
 				exclusive = st;
 		}
-		created = list_concat(created, info.creates);
+		foreach(lc2, info.creates)
+			name_set_add(created, lfirst(lc2));
 	}
+	hash_destroy(created);
+	hash_destroy(validated);
 	return findings;
 }

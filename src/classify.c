@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 
 #include "migr.h"
@@ -102,6 +103,7 @@ migr_classify_script(List *statements, MigrRevisionRow *row)
 	{
 		MigrStatement *st = (MigrStatement *) lfirst(lc);
 
+		CHECK_FOR_INTERRUPTS();
 		if (migr_statement_is_destructive(st->parsetree))
 			row->destructive_statements = lappend(row->destructive_statements,
 												  st->text);

@@ -249,6 +249,9 @@ extern List *migr_parse_script(const char *script, const char *revision,
 							   const char *which);
 extern char *migr_checksum(const char *upgrade, const char *downgrade);
 extern int	migr_line_of(const char *text, int offset);
+extern int	migr_force_standard_strings(void);
+extern char *migr_psql_text(const char *script, const char *revision,
+							const char *which);
 
 /* ---------------------------------------------------------------------
  * graph.c

@@ -29,6 +29,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -146,7 +147,56 @@ function_schema(FunctionCallInfo fcinfo)
 }
 
 /*
+ * Append "text" for a "--" comment line: nothing in it may end the comment
+ * or make an editor show a new line, so a message, id or target cannot turn
+ * into SQL or a psql meta-command.  Control characters (line feed, carriage
+ * return, form feed ...), and in UTF-8 the C1 controls (NEL) and the line
+ * and paragraph separators, are written as escapes (\n, \r, \t, \xHH,
+ * \uHHHH), and a backslash as \\, so the comment still shows the text
+ * unambiguously.
+ */
+static void
+append_comment_text(StringInfo buf, const char *text)
+{
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+
+	for (const unsigned char *p = (const unsigned char *) text; *p != '\0'; p++)
+	{
+		if (*p == '\\')
+			appendStringInfoString(buf, "\\\\");
+		else if (*p == '\n')
+			appendStringInfoString(buf, "\\n");
+		else if (*p == '\r')
+			appendStringInfoString(buf, "\\r");
+		else if (*p == '\t')
+			appendStringInfoString(buf, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(buf, "\\x%02x", *p);
+		else if (utf8 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		{
+			/* U+0080 .. U+009F, NEL among them */
+			appendStringInfo(buf, "\\u%04x", p[1]);
+			p++;
+		}
+		else if (utf8 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		{
+			/* U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR */
+			appendStringInfo(buf, "\\u%04x", 0x2000 + (p[2] - 0x80));
+			p += 2;
+		}
+		else
+			appendStringInfoChar(buf, *p);
+	}
+}
+
+/*
  * migr_script(target, direction): the psql script.
+ *
+ * What came from users goes in only where it cannot change what the script
+ * does: messages, ids and the target in comments through
+ * append_comment_text(), arguments as quoted literals, the registered
+ * statements through migr_psql_text().  The script turns
+ * standard_conforming_strings on first, as pg_dump's output does.
  */
 Datum
 migr_script(PG_FUNCTION_ARGS)
@@ -171,12 +221,15 @@ migr_script(PG_FUNCTION_ARGS)
 	steps = migr_plan_steps(graph, op, list_make1(target), false, target);
 
 	initStringInfo(&buf);
+	appendStringInfo(&buf, "-- migr: %s to ", direction);
+	append_comment_text(&buf, target);
 	appendStringInfo(&buf,
-					 "-- migr: %s to %s, %d step(s), generated %s\n"
-					 "-- Apply with: psql -v ON_ERROR_STOP=1 -f this_file.sql\n"
+					 ", %d step(s), generated %s\n"
+					 "-- Apply with: psql -X -v ON_ERROR_STOP=1 -f this_file.sql\n"
 					 "-- (not with -1: steps marked \"outside a transaction\" must run at top level)\n"
-					 "\\set ON_ERROR_STOP on\n",
-					 direction, target, list_length(steps),
+					 "\\set ON_ERROR_STOP on\n"
+					 "SET standard_conforming_strings = on;\n",
+					 list_length(steps),
 					 timestamptz_to_str(GetCurrentTimestamp()));
 
 	foreach(lc, steps)
@@ -190,15 +243,19 @@ migr_script(PG_FUNCTION_ARGS)
 									quote_literal_cstr(dir),
 									quote_literal_cstr(migr_checksum(row->upgrade, row->downgrade)),
 									quote_literal_cstr(target));
+		char	   *text = migr_psql_text(migr_step_script(row, step->up), node->id,
+										  step->up ? "upgrade" : "downgrade");
 
-		appendStringInfo(&buf, "\n-- step %d: %s (%s) %s%s\n",
-						 foreach_current_index(lc) + 1, node->id, dir,
-						 row->message,
+		appendStringInfo(&buf, "\n-- step %d: ", foreach_current_index(lc) + 1);
+		append_comment_text(&buf, node->id);
+		appendStringInfo(&buf, " (%s) ", dir);
+		append_comment_text(&buf, row->message);
+		appendStringInfo(&buf, "%s\n",
 						 node->transactional ? "" : ", outside a transaction");
 		if (node->transactional)
 			appendStringInfoString(&buf, "BEGIN;\n");
 		appendStringInfo(&buf, "SELECT %s.migr_step_begin(%s);\n", schema, args);
-		appendStringInfo(&buf, "%s\n;\n", migr_step_script(row, step->up));
+		appendStringInfo(&buf, "%s\n;\n", text);
 		appendStringInfo(&buf, "SELECT %s.migr_step_end(%s);\n", schema, args);
 		if (node->transactional)
 			appendStringInfoString(&buf, "COMMIT;\n");

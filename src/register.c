@@ -424,6 +424,7 @@ check_transactional(MigrRevisionRow *row, List *statements, bool declared_null,
 	{
 		MigrStatementInfo info;
 
+		CHECK_FOR_INTERRUPTS();
 		migr_analyze_statement(((MigrStatement *) lfirst(lc))->parsetree, &info);
 		if (!info.transactional && outside == NULL)
 			outside = lfirst(lc);
@@ -526,6 +527,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	MigrOwnerScope scope;
 	MigrGraph  *graph = NULL;
 	List	   *statements;
+	List	   *down_statements = NIL;
 	MigrRegisterResult outcome;
 
 	row.message = pstrdup(reg->message);
@@ -559,14 +561,11 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 				 errmsg("upgrade script of revision %s contains no statement", row.id),
 				 errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
 	if (row.downgrade != NULL)
-		(void) migr_parse_script(row.downgrade, row.id, "downgrade");
+		down_statements = migr_parse_script(row.downgrade, row.id, "downgrade");
 	row.checksum = migr_checksum(row.upgrade, row.downgrade);
 	check_destructive(&row, statements, !reg->destructive_given,
 					  reg->destructive_given && reg->destructive);
-	check_transactional(&row,
-						row.downgrade ? list_concat_copy(statements,
-														 migr_parse_script(row.downgrade, row.id, "downgrade"))
-						: statements,
+	check_transactional(&row, list_concat_copy(statements, down_statements),
 						!reg->transactional_given,
 						reg->transactional_given && reg->transactional);
 

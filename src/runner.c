@@ -22,6 +22,7 @@
 #include "catalog/namespace.h"
 #include "commands/event_trigger.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "storage/lock.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -194,6 +195,13 @@ run_script(const char *script, const char *revision, const char *which)
 		ctx.statement = (MigrStatement *) lfirst(lc);
 		current_statement = ctx.statement->text;
 		run_statement(ctx.statement->text);
+		/* The next statement must be read as registration read it. */
+		if (!standard_conforming_strings)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("statement %d of revision %s turned standard_conforming_strings off",
+							ctx.statement->number, revision),
+					 errhint("Scripts are always read and run with standard_conforming_strings on; write string literals that need backslash escapes as E'...'.")));
 	}
 	current_statement = NULL;
 
@@ -223,8 +231,9 @@ interval_between(TimestampTz start, TimestampTz end)
  * SET CONSTRAINTS ... IMMEDIATE first).  Settings the script changes
  * (SET search_path ...) last until the end of its step, as in a function
  * with a SET clause: they never leak into the next step or the caller's
- * session.  migr.lock_timeout applies to its statements.  An error leaves
- * the switch to (sub)transaction abort, which undoes both.
+ * session.  migr.lock_timeout applies to its statements, and
+ * standard_conforming_strings is on, as when the script was registered.
+ * An error leaves the switch to (sub)transaction abort, which undoes both.
  */
 static void
 run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *caller)
@@ -237,7 +246,7 @@ run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *caller)
 
 	strlcpy(current_step_role, GetUserNameFromId(role, false), NAMEDATALEN);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
-	guc_nest_level = NewGUCNestLevel();
+	guc_nest_level = migr_force_standard_strings();
 	if (migr_lock_timeout > 0)
 		(void) set_config_option("lock_timeout",
 								 psprintf("%d", migr_lock_timeout),
