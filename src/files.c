@@ -38,6 +38,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
@@ -172,6 +174,149 @@ is_blank(const char *p, int len)
 	return true;
 }
 
+/*
+ * The first character of the "len" bytes at "p" that an editor could show
+ * as a line break or that has no place in a header line: a control
+ * character other than tab, and in UTF-8 the C1 controls (NEL among them)
+ * and the line and paragraph separators U+2028 and U+2029.  NULL if none.
+ */
+static const char *
+odd_char(const char *p, int len)
+{
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+
+	for (int i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) p[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return p + i;
+		if (utf8 && c == 0xc2 && i + 1 < len &&
+			(unsigned char) p[i + 1] >= 0x80 && (unsigned char) p[i + 1] <= 0x9f)
+			return p + i;
+		if (utf8 && c == 0xe2 && i + 2 < len && (unsigned char) p[i + 1] == 0x80 &&
+			((unsigned char) p[i + 2] == 0xa8 || (unsigned char) p[i + 2] == 0xa9))
+			return p + i;
+	}
+	return NULL;
+}
+
+/*
+ * Optimal string alignment distance between the "alen" bytes at "a" and
+ * the "blen" bytes at "b", ignoring ASCII case; both at most 16 bytes.
+ */
+static int
+edit_distance(const char *a, int alen, const char *b, int blen)
+{
+	int			d[17][17];
+
+	Assert(alen <= 16 && blen <= 16);
+	for (int i = 0; i <= alen; i++)
+		d[i][0] = i;
+	for (int j = 0; j <= blen; j++)
+		d[0][j] = j;
+	for (int i = 1; i <= alen; i++)
+		for (int j = 1; j <= blen; j++)
+		{
+			int			cost = pg_tolower((unsigned char) a[i - 1]) !=
+				pg_tolower((unsigned char) b[j - 1]);
+
+			d[i][j] = Min(Min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+			if (i > 1 && j > 1 &&
+				pg_tolower((unsigned char) a[i - 1]) == pg_tolower((unsigned char) b[j - 2]) &&
+				pg_tolower((unsigned char) a[i - 2]) == pg_tolower((unsigned char) b[j - 1]))
+				d[i][j] = Min(d[i][j], d[i - 2][j - 2] + 1);
+		}
+	return d[alen][blen];
+}
+
+/*
+ * Is the line of "len" bytes at "p" (not a marker) a mistyped marker, which
+ * would otherwise be taken silently for a comment in the header or a line
+ * of the script?  That is: after optional spaces, a comment opener ("-",
+ * "--" ..., "#", "//" or slash-star), optional spaces, then the word "migr" in
+ * any case (not the start of a longer word such as "migrate"), or a word
+ * one typo from it followed by a colon ("-- mgir:", "-- migrr:").
+ * Examples: "--migr:downgrade", " -- migr:upgrade", "-- MIGR:downgrade",
+ * "-- migr :downgrade", "-- migr downgrade", "# migr:upgrade".
+ */
+static bool
+near_marker(const char *p, int len)
+{
+	int			i = 0;
+	int			word;
+	int			word_len;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < len && p[i] == '-')
+		while (i < len && p[i] == '-')
+			i++;
+	else if (i < len && p[i] == '#')
+		i++;
+	else if (i + 1 < len && p[i] == '/' && (p[i + 1] == '/' || p[i + 1] == '*'))
+		i += 2;
+	else
+		return false;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	word = i;
+	while (i < len && isalpha((unsigned char) p[i]))
+		i++;
+	word_len = i - word;
+	if (word_len == 0 || word_len > 6)
+		return false;
+	if (word_len == 4 && pg_strncasecmp(p + word, "migr", 4) == 0 &&
+		(i == len || !(isalnum((unsigned char) p[i]) || p[i] == '_')))
+		return true;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < len && p[i] == ':' && edit_distance(p + word, word_len, "migr", 4) <= 1;
+}
+
+/* The section name or key that "word" is a typo of, or NULL. */
+static const char *
+meant_word(const char *word)
+{
+	static const char *const words[] = {"upgrade", "downgrade", "revision",
+		"down_revision", "message", "branch_labels", "depends_on",
+	"destructive", "transactional"};
+	int			len = strlen(word);
+	const char *best = NULL;
+	int			best_distance = 3;
+
+	if (len > 16)
+		return NULL;
+	for (int i = 0; i < (int) lengthof(words); i++)
+	{
+		int			d = edit_distance(word, len, words[i], strlen(words[i]));
+
+		if (d < best_distance)
+		{
+			best = words[i];
+			best_distance = d;
+		}
+	}
+	return best;
+}
+
+/*
+ * Refuse line "line" (the "len" bytes at "p", less its line ending) if it
+ * has a carriage return that ends no line (an editor shows a line break
+ * there that migr does not see) or is a mistyped marker.
+ */
+static void
+check_line(const MigrFile *file, int line, const char *p, int len)
+{
+	if (memchr(p, '\r', len) != NULL)
+		file_error(file, line,
+				   "a carriage return inside the line; lines end with LF or CR LF, and an editor would show a line break that migr does not see.");
+	if (near_marker(p, len))
+		file_error(file, line,
+				   "\"%.*s\" looks like a mistyped marker: a marker line starts with exactly \"%s\" (lower case, no space before the colon or after it).",
+				   Min(len, 60), p, MARKER);
+}
+
 /* Store the value of header key "key" given on line "line". */
 static void
 set_key(MigrFile *file, FileKey key, const char *value, int line)
@@ -187,6 +332,8 @@ set_key(MigrFile *file, FileKey key, const char *value, int line)
 			file->down_revision = split_words(value);
 			break;
 		case KEY_MESSAGE:
+			if (odd_char(value, strlen(value)) != NULL)
+				file_error(file, line, "the message has a control character or a line or paragraph separator.");
 			file->message = pstrdup(value);
 			break;
 		case KEY_BRANCH_LABELS:
@@ -251,9 +398,11 @@ parse_file(MigrFile *file, const char *content)
 
 		if (mlen > 0 && p[mlen - 1] == '\r')
 			mlen--;
+		CHECK_FOR_INTERRUPTS();
 
 		if (mlen < (int) MARKER_LEN || strncmp(p, MARKER, MARKER_LEN) != 0)
 		{
+			check_line(file, line, p, mlen);
 			/* Not a marker: a script line, or a comment in the header. */
 			if (state == IN_HEADER && !is_blank(p, mlen) &&
 				!(mlen >= 2 && p[0] == '-' && p[1] == '-'))
@@ -278,6 +427,14 @@ parse_file(MigrFile *file, const char *content)
 				value[--vlen] = '\0';
 		}
 
+		if (memchr(p, '\r', mlen) != NULL)
+			check_line(file, line, p, mlen);
+		if (*word == '\0')
+			file_error(file, line, "a space after \"%s\": a marker line is \"%s\" followed directly by a key or a section name%s%s%s.",
+					   MARKER, MARKER,
+					   meant_word(value) ? " (\"" MARKER : "",
+					   meant_word(value) ? meant_word(value) : "",
+					   meant_word(value) ? "\"?)" : "");
 		if (strcmp(word, "upgrade") == 0 || strcmp(word, "downgrade") == 0)
 		{
 			bool		up = (word[0] == 'u');
@@ -318,6 +475,9 @@ parse_file(MigrFile *file, const char *content)
 		for (key = 0; key < NUM_KEYS; key++)
 			if (strcmp(word, key_names[key]) == 0)
 				break;
+		if (key == NUM_KEYS && meant_word(word) != NULL)
+			file_error(file, line, "\"%s%s\" is neither a key nor a section marker; did you mean \"%s%s\"?",
+					   MARKER, word, MARKER, meant_word(word));
 		if (state != IN_HEADER)
 			file_error(file, line,
 					   "\"-- migr:%s\" inside the %s section: a line starting with \"-- migr:\" is a marker, and keys belong in the header.",
@@ -387,23 +547,28 @@ check_filename(const MigrFile *file)
 
 /*
  * Can a file hold this text on one header line, and give it back as is?
- * Not with a line break, nor with spaces at either end (values are
- * trimmed).
+ * Not with a line break or another control character (tab aside), nor
+ * with spaces at either end (values are trimmed).
  */
 static bool
 fits_header(const char *value)
 {
 	size_t		len = strlen(value);
 
-	if (strpbrk(value, "\r\n") != NULL)
+	if (odd_char(value, len) != NULL)
 		return false;
 	return len == 0 || (!isspace((unsigned char) value[0]) &&
 						!isspace((unsigned char) value[len - 1]));
 }
 
-/* The 1-based line of "script" that starts with a marker, or 0. */
+/*
+ * The 1-based line of "script" that parse_file() would not take back as a
+ * line of the script: a marker, a mistyped marker, or a line with a
+ * carriage return that ends no line (the script's last character may be a
+ * carriage return: the writer puts a newline after it).  0 if none.
+ */
 static int
-marker_line_in(const char *script)
+bad_line_in(const char *script, const char **why)
 {
 	const char *p = script;
 	int			line = 1;
@@ -412,12 +577,29 @@ marker_line_in(const char *script)
 		return 0;
 	for (;;)
 	{
+		const char *eol = strchr(p, '\n');
+		int			len = eol ? (int) (eol - p) : (int) strlen(p);
+
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
 		if (strncmp(p, MARKER, MARKER_LEN) == 0)
+		{
+			*why = psprintf("starts with \"%s\", which would end the section", MARKER);
 			return line;
-		p = strchr(p, '\n');
-		if (p == NULL)
+		}
+		if (near_marker(p, len))
+		{
+			*why = "looks like a mistyped marker, which loading refuses";
+			return line;
+		}
+		if (memchr(p, '\r', len) != NULL)
+		{
+			*why = "has a carriage return inside it, which loading refuses";
+			return line;
+		}
+		if (eol == NULL)
 			return 0;
-		p++;
+		p = eol + 1;
 		line++;
 	}
 }
@@ -427,22 +609,21 @@ static void
 check_writable(const MigrFile *file)
 {
 	const char *problem = NULL;
+	const char *why;
 	int			line;
 
 	if (!fits_header(file->message))
-		problem = "Its message has a line break or spaces at either end, which a header line cannot keep.";
-	else if ((line = marker_line_in(file->upgrade)) > 0)
-		problem = psprintf("Line %d of its upgrade script starts with \"%s\", which would end the section.",
-						   line, MARKER);
-	else if ((line = marker_line_in(file->downgrade)) > 0)
-		problem = psprintf("Line %d of its downgrade script starts with \"%s\", which would end the section.",
-						   line, MARKER);
+		problem = "Its message has a line break, another control character or spaces at either end, which a header line cannot keep.";
+	else if ((line = bad_line_in(file->upgrade, &why)) > 0)
+		problem = psprintf("Line %d of its upgrade script %s.", line, why);
+	else if ((line = bad_line_in(file->downgrade, &why)) > 0)
+		problem = psprintf("Line %d of its downgrade script %s.", line, why);
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("revision %s cannot be written as a migration file", file->id),
 				 errdetail_internal("%s", problem),
-				 errhint("Register the revision again (before it is applied) with a message on one line and no script line starting with \"%s\".",
+				 errhint("Register the revision again (before it is applied) with a message on one line and no script line starting with \"%s\" or looking like it.",
 						 MARKER)));
 }
 
@@ -858,7 +1039,7 @@ migr_template(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the message of a migration file must fit on one header line"),
-				 errdetail("It has a line break or spaces at either end.")));
+				 errdetail("It has a line break, another control character or spaces at either end.")));
 	if (!PG_ARGISNULL(1))
 	{
 		file.id = text_to_cstring(PG_GETARG_TEXT_PP(1));

@@ -210,7 +210,10 @@ SELECT migr_revision(E'two\nlines', 'SELECT 1', NULL, 'twolines', '{m2}');
 SELECT refused($$SELECT * FROM migr_export()$$);
 SELECT migr_revision('ok', E'SELECT 1;\n-- migr:downgrade\nSELECT 2;', NULL, 'twolines', '{m2}');
 SELECT refused($$SELECT * FROM migr_export()$$);
-SELECT migr_revision('ok', E'SELECT 1;\n --  migr:downgrade is fine when not at the start\n', NULL, 'twolines', '{m2}');
+-- A line that looks like a mistyped marker is refused too (loading would).
+SELECT migr_revision('ok', E'SELECT 1;\n --  migr:downgrade\n', NULL, 'twolines', '{m2}');
+SELECT refused($$SELECT * FROM migr_export()$$);
+SELECT migr_revision('ok', E'SELECT 1; -- migr:downgrade is fine when not at the start\n', NULL, 'twolines', '{m2}');
 SELECT count(*) AS exported FROM migr_export();
 
 -- migr_template: a fresh id on top of the single head, ready to edit.
