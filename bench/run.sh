@@ -11,7 +11,8 @@
 #   TRIALS=5        trials per side for benchmarks 3, 4, 5 and 7
 #   NOOP_ROUNDS=5   pgbench rounds per database for benchmark 2
 #   NOOP_CALLS=2000 calls per pgbench round
-#   BENCH="1 2 3 4 5 6 7" which benchmarks to run
+#   BENCH="1 2 3 4 5 6 7 stmts" which benchmarks to run
+#   TRIALS_STMTS=3  trials per size for benchmark stmts
 #   KEEP=1          keep the cluster directory (for inspection)
 #   PG_CONFIG       pg_config of the server (default: PostgreSQL 15's)
 set -euo pipefail
@@ -19,7 +20,7 @@ set -euo pipefail
 TRIALS=${TRIALS:-5}
 NOOP_ROUNDS=${NOOP_ROUNDS:-5}
 NOOP_CALLS=${NOOP_CALLS:-2000}
-BENCH=${BENCH:-"1 2 3 4 5 6 7"}
+BENCH=${BENCH:-"1 2 3 4 5 6 7 stmts"}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -543,6 +544,76 @@ bench7()
 	record "7. upgrade_each memory at the end, 10k / 1k" "${a} kB" "${b} kB" "$(ratio "$a" "$b")" "<=+4MB" "$p"
 }
 
+# ---------------------------------------------------------------------------
+# stmts. Registering scripts of 10k, 100k and 1M statements; cancel,
+# terminate and statement_timeout during a 1M-statement registration
+# ---------------------------------------------------------------------------
+bench_stmts()
+{
+	local n kind i t ms pid a p
+	local -a times=()
+	local -A med=()
+	local trials=${TRIALS_STMTS:-3}
+	echo "[stmts] migr_revision() of one script of 10k, 100k and 1M statements ($trials trials each)"
+	sql postgres "CREATE DATABASE bs"
+	sql bs "CREATE EXTENSION migr"
+	# The scripts, built once: "SELECT i;" lines, and DDL that lint looks at.
+	sql bs "CREATE TABLE scripts (kind text, n int, s text)"
+	for n in 10000 100000 1000000; do
+		sql bs "INSERT INTO scripts SELECT 'select', $n, string_agg(format('SELECT %s;', g), E'\n') FROM generate_series(1, $n) g"
+		sql bs "INSERT INTO scripts SELECT 'ddl', $n, string_agg(format('CREATE TABLE t_%s (i int); CREATE INDEX ON t_%s (i);', g, g), E'\n') FROM generate_series(1, $n / 2) g"
+	done
+	for kind in select ddl; do
+		for n in 10000 100000 1000000; do
+			times=()
+			for i in $(seq "$trials"); do
+				t=$(now_ns)
+				sql bs "SET client_min_messages = error; SELECT migr_revision('big', s, NULL, 'big_${kind}_${n}_$i', '{}') FROM scripts WHERE kind = '$kind' AND n = $n" >/dev/null
+				times+=("$(ms_since "$t")")
+			done
+			med[$kind$n]=$(median "${times[@]}")
+			echo "  $kind, $n statements: ${times[*]} ms (median ${med[$kind$n]} ms, $(awk -v t="${med[$kind$n]}" -v n="$n" 'BEGIN { printf "%.2f", t * 1000 / n }') us per statement)"
+		done
+		a=$(ratio "${med[${kind}1000000]}" "${med[${kind}100000]}")
+		le "$a" 12 && p=1 || p=0
+		record "stmts. register 1M / 100k statements ($kind)" "${med[${kind}1000000]} ms" "${med[${kind}100000]} ms" "$a" "<= 12" "$p"
+	done
+
+	# Stopping a registration of 1M statements, 1 s after it started: the
+	# time from the request to the backend being gone or idle.
+	stop_after_1s() # HOW (cancel|terminate|timeout) -> ms
+	{
+		local start
+		if [ "$1" = timeout ]; then
+			start=$(now_ns)
+			sql bs "SET statement_timeout = '1s'; SELECT migr_revision('big', s, NULL, 'stop', '{}') FROM scripts WHERE kind = 'select' AND n = 1000000" >/dev/null 2>&1 || true
+			echo $(( $(ms_since "$start") - 1000 ))
+			return
+		fi
+		sql bs "SELECT migr_revision('big', s, NULL, 'stop', '{}') FROM scripts WHERE kind = 'select' AND n = 1000000" >/dev/null 2>&1 &
+		sleep 1
+		pid=$(sql bs "SELECT pid FROM pg_stat_activity WHERE query LIKE '%migr_revision(''big'', s, NULL, ''stop''%' AND pid <> pg_backend_pid()")
+		[ -n "$pid" ] || die "bench stmts: registration finished within 1 s"
+		start=$(now_ns)
+		sql bs "SELECT pg_$1_backend($pid)" >/dev/null
+		while [ "$(sql bs "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND state = 'active'")" != 0 ]; do
+			sleep 0.01
+		done
+		ms_since "$start"
+		wait
+	}
+	for how in cancel terminate timeout; do
+		times=()
+		for i in $(seq "$trials"); do times+=("$(stop_after_1s "$how")"); done
+		a=$(median "${times[@]}")
+		echo "  $how after 1 s: ${times[*]} ms"
+		le "$a" 1000 && p=1 || p=0
+		record "stmts. $how a 1M-statement registration" "${a} ms" "-" "-" "<= 1000 ms" "$p"
+	done
+	[ "$(sql bs "SELECT count(*) FROM migr.revisions WHERE id = 'stop'")" = 0 ] || die "bench stmts: a stopped registration stored its revision"
+	sql postgres "DROP DATABASE bs"
+}
+
 latency_of() # DB SCRIPT -> average latency in ms
 {
 	"$BINDIR/pgbench" -n -t "$NOOP_CALLS" -f "$WORK/$2" "$1" 2>&1 \
@@ -552,6 +623,7 @@ latency_of() # DB SCRIPT -> average latency in ms
 for b in $BENCH; do
 	case $b in
 	1) bench1 ;; 2) bench2 ;; 3) bench3 ;; 4) bench4 ;; 5) bench5 ;; 6) bench6 ;; 7) bench7 ;;
+	stmts) bench_stmts ;;
 	*) die "unknown benchmark $b" ;;
 	esac
 done
