@@ -218,13 +218,14 @@ edit_distance(const char *a, int alen, const char *b, int blen)
 	for (int i = 1; i <= alen; i++)
 		for (int j = 1; j <= blen; j++)
 		{
-			int			cost = pg_tolower((unsigned char) a[i - 1]) !=
-				pg_tolower((unsigned char) b[j - 1]);
+			unsigned char ca = pg_tolower((unsigned char) a[i - 1]);
+			unsigned char cb = pg_tolower((unsigned char) b[j - 1]);
+			int			cost = ca != cb;
 
 			d[i][j] = Min(Min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
 			if (i > 1 && j > 1 &&
-				pg_tolower((unsigned char) a[i - 1]) == pg_tolower((unsigned char) b[j - 2]) &&
-				pg_tolower((unsigned char) a[i - 2]) == pg_tolower((unsigned char) b[j - 1]))
+				ca == pg_tolower((unsigned char) b[j - 2]) &&
+				pg_tolower((unsigned char) a[i - 2]) == cb)
 				d[i][j] = Min(d[i][j], d[i - 2][j - 2] + 1);
 		}
 	return d[alen][blen];
