@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "migr.h"
@@ -248,6 +249,7 @@ migr_step_cover_statement(const char *query, int location, int len)
 	char	   *text;
 	Node	   *sent;
 	Node	   *expected;
+	int			guc_level;
 
 	if (cover == NULL)
 		return;
@@ -266,7 +268,10 @@ migr_step_cover_statement(const char *query, int location, int len)
 	old = MemoryContextSwitchTo(cxt);
 	text = pnstrdup(query + location, len);
 	sent = parse_one(text);
+	/* Registered statements mean what they mean with this on (script.c). */
+	guc_level = migr_force_standard_strings();
 	expected = parse_one(cover->statements[cover->cursor].text);
+	AtEOXact_GUC(true, guc_level);
 	if (sent != NULL && expected != NULL && equal(sent, expected))
 	{
 		cover->cursor++;
