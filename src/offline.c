@@ -195,8 +195,8 @@ append_comment_text(StringInfo buf, const char *text)
  * What came from users goes in only where it cannot change what the script
  * does: messages, ids and the target in comments through
  * append_comment_text(), arguments as quoted literals, the registered
- * statements through migr_psql_text().  The script turns
- * standard_conforming_strings on first, as pg_dump's output does.
+ * statements through migr_psql_text().  The script sets client_encoding
+ * and turns standard_conforming_strings on first, as pg_dump's output does.
  */
 Datum
 migr_script(PG_FUNCTION_ARGS)
@@ -220,15 +220,25 @@ migr_script(PG_FUNCTION_ARGS)
 	graph = migr_graph_load();
 	steps = migr_plan_steps(graph, op, list_make1(target), false, target);
 
+	/*
+	 * First, in ASCII, what psql must know to read the rest as the server
+	 * does: the encoding the text reaches this session's client in (psql
+	 * lexes by it: in SJIS and the like, a byte after a multibyte lead byte
+	 * is part of the character, quote or backslash or newline), and
+	 * standard_conforming_strings.
+	 */
 	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "\\set ON_ERROR_STOP on\n"
+					 "SET client_encoding = %s;\n"
+					 "SET standard_conforming_strings = on;\n",
+					 quote_literal_cstr(pg_get_client_encoding_name()));
 	appendStringInfo(&buf, "-- migr: %s to ", direction);
 	append_comment_text(&buf, target);
 	appendStringInfo(&buf,
 					 ", %d step(s), generated %s\n"
 					 "-- Apply with: psql -X -v ON_ERROR_STOP=1 -f this_file.sql\n"
-					 "-- (not with -1: steps marked \"outside a transaction\" must run at top level)\n"
-					 "\\set ON_ERROR_STOP on\n"
-					 "SET standard_conforming_strings = on;\n",
+					 "-- (not with -1: steps marked \"outside a transaction\" must run at top level)\n",
 					 list_length(steps),
 					 timestamptz_to_str(GetCurrentTimestamp()));
 

@@ -44,7 +44,8 @@ my @breaks = (
 	[ nel  => "\x{85}" ],
 	[ ls   => "\x{2028}" ],
 	[ ps   => "\x{2029}" ],
-	[ bs   => "\\" ]);
+	[ bs   => "\\" ],
+	[ sjis => "\x{3041}\n" ]);
 
 # The registered revisions, in order: [id, upgrade script].
 my @revisions = (
@@ -69,6 +70,10 @@ BEGIN ATOMIC
   SELECT CASE WHEN true THEN 2 END;
 END;} ],
 	[ 'conc', q{CREATE INDEX CONCURRENTLY sl_foo ON sl (foo);} ],
+	# U+3041 is E3 81 81 in UTF-8; read as SJIS, 0x81 starts a two-byte
+	# character and swallows the quote after it: the second literal's
+	# content would be outside, a \! to psql.
+	[ 'sjis', "INSERT INTO lit VALUES (5, concat('\x{3041}', ' \\! touch pwned_sjis #'));" ],
 	# Last: a statement that turns standard_conforming_strings off for the
 	# rest of the psql session (migr_upgrade refuses this one at run time).
 	[ 'scs_off', q{SELECT set_config('standard_conforming_strings', 'off', false);
@@ -100,7 +105,8 @@ sub setup_db
 	}
 }
 
-# A PostgreSQL E'' literal for any Perl string (UTF-8).
+# A PostgreSQL E'' literal for any Perl string (UTF-8).  Characters above
+# ASCII become \uXXXX escapes, so the SQL sent is ASCII.
 sub quote
 {
 	my ($s) = @_;
@@ -125,7 +131,8 @@ sub outcome
 SELECT 'tables: ' || string_agg(relname, ',' ORDER BY relname) FROM pg_class
  WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i');
 SELECT 'sl_out: ' || string_agg(concat_ws(' ', x, y, z, w, v, lit), ';') FROM sl_out;
-SELECT 'lit: ' || string_agg(n || '=' || v, ';' ORDER BY n) FROM lit;
+SELECT 'lit: ' || string_agg(n || '=' || v, ';' ORDER BY n) FROM lit WHERE n <> 5;
+SELECT 'lit5: ' || (v = concat(chr(12353), ' ', chr(92), '! touch pwned_sjis #')) FROM lit WHERE n = 5;
 SELECT 'f1: ' || f1();
 SELECT 'superusers: ' || string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolsuper;
 SELECT 'current: ' || string_agg(c, ',') FROM migr_current() c;
@@ -146,6 +153,7 @@ isnt($rc, 0, 'migr_upgrade refuses the revision with CREATE INDEX CONCURRENTLY')
 $node->safe_psql('ref', q{SELECT count(*) FROM migr_upgrade('comments')});
 $node->safe_psql('ref', q{CREATE INDEX CONCURRENTLY sl_foo ON sl (foo)});
 $node->safe_psql('ref', q{SELECT migr_stamp('conc')});
+$node->safe_psql('ref', q{SELECT count(*) FROM migr_upgrade('sjis')});
 $rc = $node->psql('ref', q{SELECT count(*) FROM migr_upgrade('scs_off')},
 	stdout => \$out, stderr => \$err);
 isnt($rc, 0, 'migr_upgrade refuses a step that turns standard_conforming_strings off');
@@ -159,6 +167,7 @@ like($expected, qr/^lit: 1=a\\\\! touch pwned_scs #b;2=tab\thereA \\! touch pwne
 	'reference values are the registered literals read with standard_conforming_strings on');
 like($expected, qr/^sl_out: \{1,2,3\} \{1,2\} \{2,3\} \{1,2\} \{1,2\} keep :foo and :'foo' inside$/m, 'reference slices');
 like($expected, qr/^superusers: \w+$/m, 'one superuser');
+like($expected, qr/^lit5: true$/m, 'reference value of the SJIS attack literal');
 
 # psql -X -v ON_ERROR_STOP=1 -f FILE in directory CWD; true if it succeeded.
 sub run_psql
@@ -195,6 +204,15 @@ sub files_in
 	run_psql('postgres', $file, $cwd);
 	is(files_in($cwd), 'pwned_control', 'control: psql runs a \! after a CR in a comment');
 	like($err, qr/'INJECTED' AS v, 1INJECTED;/, 'control: psql interpolates :foo outside literals');
+
+	# Read with client_encoding SJIS, a quote after U+3041 is swallowed.
+	my $sjis = "$tmp/control_sjis.sql";
+	open(my $fh, '>:raw', $sjis) or die;
+	print $fh "SELECT 'x\xe3\x81\x81', ' \\! touch pwned_sjis_control #';\n";
+	close($fh);
+	local $ENV{PGCLIENTENCODING} = 'SJIS';
+	run_psql('postgres', $sjis, $cwd);
+	like(files_in($cwd), qr/pwned_sjis_control/, 'control: psql reading UTF-8 as SJIS runs a \\! that was inside a literal');
 }
 
 # Each way of running the script.
@@ -202,7 +220,8 @@ my %scripts;
 my @runs = (
 	[ 'plain',   {} ],
 	[ 'scs_off', { PGOPTIONS => '-c standard_conforming_strings=off' } ],
-	[ 'scs_off_escape', { PGOPTIONS => '-c standard_conforming_strings=off -c backslash_quote=on' } ]);
+	[ 'scs_off_escape', { PGOPTIONS => '-c standard_conforming_strings=off -c backslash_quote=on' } ],
+	[ 'sjis', { PGCLIENTENCODING => 'SJIS' } ]);
 foreach my $run (@runs)
 {
 	my ($name, $env) = @$run;
@@ -232,6 +251,8 @@ foreach my $b (@breaks)
 		"message with $kind: one comment line");
 }
 unlike($script, qr/^\s*\\(?!set ON_ERROR_STOP on$)/m, 'the only line psql reads as a meta-command is \set ON_ERROR_STOP on');
+like($script, qr/\A\\set ON_ERROR_STOP on\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n/,
+	'the script sets ON_ERROR_STOP, the encoding it is written in and standard_conforming_strings first');
 like($script, qr/a\[1: ENCODING\]/, 'a colon before a psql variable name gets a space');
 like($script, qr/E'a\\\\' \|\| E'\\\\! touch pwned_scs #'/, 'backslash literals are written as E strings');
 
