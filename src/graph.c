@@ -320,21 +320,53 @@ migr_graph_lineage_up(const MigrGraph *graph, List *from)
 
 /*
  * The revisions that must be applied for the database to be at "pos": at
- * some revisions, those and all they need; just below some, all they need
- * but not themselves.
+ * some revisions, those and all they need; just below some, their parents
+ * and all those need (nothing for base).
  */
 Bitmapset *
 migr_graph_wanted(const MigrGraph *graph, const MigrPosition *pos)
 {
 	ListCell   *lc;
-	Bitmapset  *result;
+	List	   *parents = NIL;
 
 	if (pos->at != NIL)
 		return migr_graph_ancestors(graph, pos->at);
-	result = migr_graph_ancestors(graph, pos->below);
 	foreach(lc, pos->below)
-		result = bms_del_member(result, lfirst_int(lc));
-	return result;
+	{
+		const MigrNode *node = &graph->nodes[lfirst_int(lc)];
+
+		for (int j = 0; j < node->nparents; j++)
+			parents = lappend_int(parents, node->parents[j]);
+	}
+	return migr_graph_ancestors(graph, parents);
+}
+
+/*
+ * The revisions a downgrade to "pos" removes, applied or not: the children
+ * of the revisions there (only those in its lineage, for "X@..."), or the
+ * revisions it is just below, with everything above them through parents
+ * and everything that needs one of those (a child or a dependent).  A
+ * revision that only depends on the target, or on revisions that stay,
+ * stays.
+ */
+Bitmapset *
+migr_graph_removed_by(const MigrGraph *graph, const MigrPosition *pos)
+{
+	List	   *start = NIL;
+	ListCell   *lc;
+
+	if (pos->at == NIL)
+		start = pos->below;
+	foreach(lc, pos->at)
+	{
+		const MigrNode *node = &graph->nodes[lfirst_int(lc)];
+
+		for (int j = 0; j < node->nchildren; j++)
+			if (pos->lineage == NULL ||
+				bms_is_member(node->children[j], pos->lineage))
+				start = lappend_int(start, node->children[j]);
+	}
+	return migr_graph_descendants(graph, start);
 }
 
 /*

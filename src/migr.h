@@ -296,6 +296,7 @@ typedef struct MigrPosition
 {
 	List	   *at;				/* positions of revisions, or NIL */
 	List	   *below;			/* used when at is NIL */
+	Bitmapset  *lineage;		/* "X@...": the lineage of X; NULL: the graph */
 } MigrPosition;
 
 extern MigrGraph *migr_graph_load(void);
@@ -311,6 +312,8 @@ extern Bitmapset *migr_graph_lineage_down(const MigrGraph *graph, List *from);
 extern Bitmapset *migr_graph_lineage_up(const MigrGraph *graph, List *from);
 extern Bitmapset *migr_graph_wanted(const MigrGraph *graph, const MigrPosition *pos);
 extern Bitmapset *migr_graph_above(const MigrGraph *graph, const MigrPosition *pos);
+extern Bitmapset *migr_graph_removed_by(const MigrGraph *graph,
+										const MigrPosition *pos);
 extern const char *migr_graph_branch_name(const MigrGraph *graph, int node);
 extern void migr_graph_apply_step(MigrGraph *graph, int node, bool up,
 								  List **remove, List **add);

@@ -56,22 +56,31 @@ steps_from(List *nodes, bool up)
 
 /*
  * Upgrade: everything the target needs that is not applied yet, parents and
- * dependencies first.
+ * dependencies first.  A target just below some revisions (base,
+ * "billing@base") lies at or below every state: nothing to apply.
  */
 static List *
 plan_upgrade(MigrGraph *graph, const MigrPosition *pos)
 {
-	Bitmapset  *todo = migr_graph_wanted(graph, pos);
+	Bitmapset  *todo;
+
+	/* Base, or just below a branch: at or below any state, nothing to do. */
+	if (pos->at == NIL)
+		return NIL;
+	todo = migr_graph_wanted(graph, pos);
 
 	todo = bms_del_members(todo, migr_graph_applied(graph));
 	return steps_from(migr_graph_order(graph, todo, false), true);
 }
 
 /*
- * Downgrade: every applied revision above the target (its descendants and
- * dependents), children and dependents first.  Other branches stay as they
- * are.  A target that is not applied lies above the current state, which is
- * an error.
+ * Downgrade: only what the target requires.  The applied revisions that
+ * descend from the target through parents (for "X@T", through its children
+ * in X's lineage only), then every applied revision that needs a removed
+ * one, as a child or through depends_on; children and dependents first.
+ * Revisions that merely depend on the target, and other branches, stay.
+ * A target that is not applied lies above the current state, which is an
+ * error.
  */
 static List *
 plan_downgrade(MigrGraph *graph, const MigrPosition *pos, const char *target)
@@ -99,7 +108,8 @@ plan_downgrade(MigrGraph *graph, const MigrPosition *pos, const char *target)
 		}
 	}
 
-	todo = bms_int_members(migr_graph_above(graph, pos), migr_graph_applied(graph));
+	todo = bms_int_members(migr_graph_removed_by(graph, pos),
+						   migr_graph_applied(graph));
 	steps = steps_from(migr_graph_order(graph, todo, true), false);
 
 	/* Every step needs a downgrade script; check before running any. */

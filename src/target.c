@@ -57,8 +57,9 @@ migr_check_revision_id(const char *id, const char *what)
 }
 
 /*
- * The full id that "name" stands for: an exact id, or else a unique prefix
- * of at least MIGR_MIN_PREFIX_LEN characters.  Looks in "graph", or in the
+ * The full id that "name" stands for: an exact id, the revision that carries
+ * branch label "name" (with a graph only), or else a unique prefix of at
+ * least MIGR_MIN_PREFIX_LEN characters.  Looks in "graph", or in the
  * catalog when graph is NULL (callers that must not load the whole graph;
  * inside an owner scope).
  */
@@ -70,6 +71,8 @@ resolve_name(const MigrGraph *graph, const char *name)
 
 	if (graph != NULL && migr_graph_find(graph, name) >= 0)
 		return (char *) name;
+	if (graph != NULL && migr_graph_find_label(graph, name) >= 0)
+		return graph->nodes[migr_graph_find_label(graph, name)].id;
 	if (graph == NULL && migr_catalog_revision_exists(name) != NULL)
 		return (char *) name;
 
@@ -125,15 +128,21 @@ migr_resolve_revision_id(const char *name)
 
 /*
  * Where a target looks: the whole graph, or one lineage ("X@...").  The
- * lineage of a branch label is its revision and everything descending from
- * it; the lineage of a revision is everything below and above it.  Base is
- * just below the lineage's roots.
+ * lineage of X (a revision, or the revision that carries branch label X) is
+ * everything below and above it, not its siblings: revisions named in
+ * "X@REV" must lie in it, walks follow it, and a downgrade only removes
+ * what stands on it.  For a label, the branch starts at its revision: its
+ * base is just below that revision, walks down stop there, and where the
+ * branch is "now" is counted from there.  For a revision X, base is just
+ * below the roots under X.
  */
 typedef struct Scope
 {
 	const char *name;			/* X of "X@...", or NULL for the whole graph */
-	Bitmapset  *members;		/* NULL for the whole graph */
-	List	   *roots;
+	Bitmapset  *members;		/* the lineage; NULL for the whole graph */
+	Bitmapset  *branch;			/* where "now" is looked for; NULL: members */
+	int			label;			/* the revision of label X, or -1 */
+	List	   *roots;			/* base is just below these */
 } Scope;
 
 static bool
@@ -178,6 +187,8 @@ make_whole_scope(const MigrGraph *graph, Scope *scope)
 {
 	scope->name = NULL;
 	scope->members = NULL;
+	scope->branch = NULL;
+	scope->label = -1;
 	scope->roots = migr_graph_roots(graph);
 }
 
@@ -186,26 +197,25 @@ static void
 make_lineage_scope(const MigrGraph *graph, const char *name, Scope *scope)
 {
 	int			label = migr_graph_find_label(graph, name);
+	int			rev = label >= 0 ? label : migr_resolve_revision(graph, name);
+	Bitmapset  *below = migr_graph_lineage_down(graph, list_make1_int(rev));
+	Bitmapset  *above = migr_graph_lineage_up(graph, list_make1_int(rev));
+	int			n = -1;
 
 	scope->name = name;
+	scope->members = bms_union(below, above);
+	scope->label = label;
 	if (label >= 0)
 	{
-		scope->members = migr_graph_lineage_up(graph, list_make1_int(label));
+		scope->branch = above;
 		scope->roots = list_make1_int(label);
+		return;
 	}
-	else
-	{
-		int			rev = migr_resolve_revision(graph, name);
-		Bitmapset  *below = migr_graph_lineage_down(graph, list_make1_int(rev));
-		int			n = -1;
-
-		scope->members = bms_union(below,
-								   migr_graph_lineage_up(graph, list_make1_int(rev)));
-		scope->roots = NIL;
-		while ((n = bms_next_member(below, n)) >= 0)
-			if (graph->nodes[n].nparents == 0)
-				scope->roots = lappend_int(scope->roots, n);
-	}
+	scope->branch = scope->members;
+	scope->roots = NIL;
+	while ((n = bms_next_member(below, n)) >= 0)
+		if (graph->nodes[n].nparents == 0)
+			scope->roots = lappend_int(scope->roots, n);
 }
 
 /* "head": the single head of the scope, or base when it has none. */
@@ -233,11 +243,35 @@ single_head(const MigrGraph *graph, const Scope *scope, const char *target)
 	return position_at(heads);
 }
 
-/* A revision named inside a scope must belong to it. */
+/*
+ * A revision named inside a scope must belong to it.  A prefix is looked up
+ * among the lineage's revisions first, then in the whole graph.
+ */
 static int
 revision_in_scope(const MigrGraph *graph, const Scope *scope, const char *name)
 {
-	int			rev = migr_resolve_revision(graph, name);
+	int			rev = migr_graph_find(graph, name);
+	size_t		len = strlen(name);
+
+	if (rev < 0)
+		rev = migr_graph_find_label(graph, name);
+	if (rev < 0 && scope->members != NULL && len >= MIGR_MIN_PREFIX_LEN)
+	{
+		int			n = -1;
+		int			found = -1;
+		int			count = 0;
+
+		while ((n = bms_next_member(scope->members, n)) >= 0)
+			if (strncmp(graph->nodes[n].id, name, len) == 0)
+			{
+				found = n;
+				count++;
+			}
+		if (count == 1)
+			rev = found;
+	}
+	if (rev < 0)
+		rev = migr_resolve_revision(graph, name);
 
 	if (!in_scope(scope, rev))
 		ereport(ERROR,
@@ -248,11 +282,40 @@ revision_in_scope(const MigrGraph *graph, const Scope *scope, const char *name)
 	return rev;
 }
 
+/*
+ * Where the scope is now: its applied revisions that have no applied child
+ * in it (for a label, counted from the label's revision up).  For the whole
+ * graph these are the version rows.
+ */
+static List *
+scope_tips(const MigrGraph *graph, const Scope *scope)
+{
+	const Bitmapset *branch = scope->branch ? scope->branch : scope->members;
+	List	   *result = NIL;
+
+	if (branch == NULL)
+		return migr_graph_current(graph);
+	for (int i = 0; i < graph->nnodes; i++)
+	{
+		const MigrNode *node = &graph->nodes[i];
+		bool		child_applied = false;
+
+		if (!node->applied || !bms_is_member(i, branch))
+			continue;
+		for (int j = 0; j < node->nchildren && !child_applied; j++)
+			child_applied = graph->nodes[node->children[j]].applied &&
+				bms_is_member(node->children[j], branch);
+		if (!child_applied)
+			result = lappend_int(result, i);
+	}
+	return result;
+}
+
 /* The current position within the scope: its applied tips, or its base. */
 static MigrPosition *
 current_in_scope(const MigrGraph *graph, const Scope *scope, const char *target)
 {
-	List	   *current = restrict_to(scope, migr_graph_current(graph));
+	List	   *current = scope_tips(graph, scope);
 
 	if (list_length(current) > 1)
 		ereport(ERROR,
@@ -318,7 +381,8 @@ walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
 				const MigrNode *node = &graph->nodes[linitial_int(cur->at)];
 
 				for (int j = 0; j < node->nparents; j++)
-					if (in_scope(scope, node->parents[j]))
+					if (in_scope(scope, node->parents[j]) &&
+						linitial_int(cur->at) != scope->label)
 						next = lappend_int(next, node->parents[j]);
 				if (next == NIL)
 				{
@@ -400,7 +464,7 @@ resolve_in_scope(const MigrGraph *graph, const Scope *scope, const char *text,
 		}
 		if (strcmp(text, "current") == 0)
 		{
-			List	   *current = restrict_to(scope, migr_graph_current(graph));
+			List	   *current = scope_tips(graph, scope);
 
 			return current ? position_at(current) : position_below(scope->roots);
 		}
@@ -453,6 +517,7 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 {
 	const char *at = strchr(target, '@');
 	Scope		scope;
+	MigrPosition *pos;
 
 	if (at == NULL)
 	{
@@ -466,7 +531,9 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 				 errmsg("invalid branch target \"%s\"", target),
 				 errhint("A branch target is \"label@target\" or \"revision@target\", as in \"billing@head\".")));
 	make_lineage_scope(graph, pnstrdup(target, at - target), &scope);
-	return resolve_in_scope(graph, &scope, at + 1, target, use);
+	pos = resolve_in_scope(graph, &scope, at + 1, target, use);
+	pos->lineage = scope.members;
+	return pos;
 }
 
 /*
