@@ -42,6 +42,7 @@ packages=(
     libtap-parser-sourcehandler-pgtap-perl
     libipc-run-perl
     graphviz
+    python3-alembic             # test/graph_diff.py: the graph against Alembic
     make
     gcc
 )
