@@ -129,3 +129,24 @@ SELECT g_new();
 SELECT g_rev('l1', '{}', '{lab}'), g_rev('l2', '{l1}'), g_rev('u', '{}', NULL, '{lab}');
 SELECT depends_on FROM migr_show('u');
 SELECT up('u'), ap();
+-- (6) X@REV with REV outside X's lineage is refused, also for a downgrade.
+SELECT g_fork(), refused($$SELECT * FROM migr_downgrade('c1branch@c2')$$);
+-- (7) a walk down off a root lands just below it: r0(); r1(r0); x(); m(x,r1)
+-- all applied, x-1 removes x and m only (Alembic: everything).
+SELECT g_new();
+SELECT g_rev('r0'), g_rev('r1', '{r0}'), g_rev('x'), g_rev('m', '{x,r1}');
+SELECT up('m'), down('x-1'), ap();
+-- An upgrade to a walk that ends below a root applies nothing.
+SELECT up('r1-2'), ap();
+-- (8) downgrades to heads, X@head, X@heads resolve in X's lineage; heads
+-- keeps every head (Alembic resolves them over the whole graph).
+SELECT g_fork(), down('c1branch@head'), down('d2@heads'), down('heads'), ap();
+SELECT down('c1branch@head-1'), ap();
+-- (9) a downgrade with nothing to remove does nothing: a(); c(){a}.
+SELECT g_new();
+SELECT g_rev('a'), g_rev('c', '{}', NULL, '{a}');
+SELECT up('c'), down('a'), ap();
+-- (10) X@T with T at or above X: a(); b(a); c(a) applied, a@a removes b, c.
+SELECT g_new();
+SELECT g_rev('a'), g_rev('b', '{a}'), g_rev('c', '{a}');
+SELECT up('heads'), down('a@a'), ap();
