@@ -13,6 +13,7 @@
 use strict;
 use warnings;
 
+use File::Basename qw(dirname);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -20,6 +21,9 @@ use Test::More;
 
 my $scenarios = $ENV{MIGR_GRAPH_DIFF_SCENARIOS} // 300;
 my $seed = $ENV{MIGR_GRAPH_DIFF_SEED} // 1;
+# test/graph_diff.py, wherever prove runs from (make test: test/; make
+# installcheck: the top of the checkout).
+my $driver = dirname(__FILE__) . '/../graph_diff.py';
 
 ok(-x '/usr/bin/python3'
 	  && system('/usr/bin/python3', '-c', 'import alembic') == 0,
@@ -34,7 +38,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE graph_diff');
 my ($stdout, $stderr) = ('', '');
 my $ok = IPC::Run::run(
 	[
-		'/usr/bin/python3', 'graph_diff.py',
+		'/usr/bin/python3', $driver,
 		'--scenarios', $scenarios, '--seed', $seed, '--',
 		'psql', '-h', $node->host, '-p', $node->port, '-d', 'graph_diff'
 	],
