@@ -540,8 +540,8 @@ def rule_label_base(sc, mig, alem):
     targets in a label's branch count from there and stop there (Alembic
     counts a branch off a shared trunk from the root)."""
     scope, _, inner = sc.target.rpartition("@")
-    if scope not in sc.g.label_of:
-        return False
+    if scope not in sc.g.label_of or not sc.g.by_id[sc.g.label_of[scope]].parents:
+        return False        # a branch that starts at a root: no difference
     return inner.startswith("base") or re.search(r"[+-]\d+$", inner) is not None
 
 

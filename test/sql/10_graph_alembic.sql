@@ -99,7 +99,7 @@ SELECT refused($$SELECT * FROM migr_upgrade('c1branch@ddd_2')$$);
 SELECT down('c1branch@b'), ap();
 SELECT down('c2branch@a'), ap();
 SELECT up('c1branch@a+2'), ap();
-SELECT * FROM migr_show('c2branch');
+SELECT revision, branch_labels, children FROM migr_show('c2branch');
 
 -- Differences from Alembic, each on purpose.
 -- (1) label@base is just below the branch's first revision: c1branch@base
