@@ -651,6 +651,16 @@ def compare(sc, mig, alem):
     if sorted(msteps) != sorted(asteps) or mapplied != aapplied:
         return "migr ran %s, Alembic ran %s" % (" ".join(msteps) or "nothing",
                                                  " ".join(asteps) or "nothing")
+    # The order, where the graph determines it: two steps of which one
+    # needs the other run in the same order on both.
+    g = sc.g
+    apos = {s: i for i, s in enumerate(asteps)}
+    for i, x in enumerate(msteps):
+        for y in msteps[i + 1:]:
+            if x[1:] in g.ancestors([y[1:]]) or y[1:] in g.ancestors([x[1:]]):
+                if apos[x] > apos[y]:
+                    return "migr ran %s before %s, Alembic after: %s / %s" % (
+                        x, y, " ".join(msteps), " ".join(asteps))
     return None
 
 
