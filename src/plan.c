@@ -129,9 +129,10 @@ plan_downgrade(MigrGraph *graph, const MigrPosition *pos, const char *target)
 
 /*
  * Stamp: mark the targets as the database's state without running scripts.
- * Each target's lineage is set to it: what it needs becomes applied, what
- * lies above it does not; other branches stay, unless "purge" makes the
- * applied set exactly what the targets need.  Removals go first.
+ * Each target's lineage is set to it: what it needs becomes applied, and
+ * what a downgrade to it would remove does not; other branches stay, unless
+ * "purge" makes the applied set exactly what the targets need.  Removals go
+ * first.
  */
 static List *
 plan_stamp(MigrGraph *graph, List *positions, bool purge)
@@ -145,7 +146,7 @@ plan_stamp(MigrGraph *graph, List *positions, bool purge)
 	foreach(lc, positions)
 	{
 		wanted = bms_add_members(wanted, migr_graph_wanted(graph, lfirst(lc)));
-		above = bms_add_members(above, migr_graph_above(graph, lfirst(lc)));
+		above = bms_add_members(above, migr_graph_removed_by(graph, lfirst(lc)));
 	}
 	result = purge ? wanted
 		: bms_union(bms_difference(applied, above), wanted);

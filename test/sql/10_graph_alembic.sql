@@ -150,3 +150,14 @@ SELECT up('c'), down('a'), ap();
 SELECT g_new();
 SELECT g_rev('a'), g_rev('b', '{a}'), g_rev('c', '{a}');
 SELECT up('heads'), down('a@a'), ap();
+
+-- A stamp unmarks what a downgrade to the same target would remove, and
+-- nothing else: a(); b(a); c(){a} stamped to a keeps c; b@a keeps c too.
+SELECT g_new();
+SELECT g_rev('a'), g_rev('b', '{a}'), g_rev('c', '{}', NULL, '{a}');
+SELECT steps($$SELECT * FROM migr_stamp('heads')$$), ap();
+SELECT steps($$SELECT * FROM migr_stamp('a')$$), ap();
+SELECT g_new();
+SELECT g_rev('a'), g_rev('b', '{a}'), g_rev('c', '{a}');
+SELECT steps($$SELECT * FROM migr_stamp('heads')$$), steps($$SELECT * FROM migr_stamp('b@a')$$), ap();
+SELECT g_fork(), steps($$SELECT * FROM migr_stamp('c1branch@b')$$), ap();
