@@ -268,6 +268,7 @@ migr_step_cover_statement(const char *query, int location, int len)
 	old = MemoryContextSwitchTo(cxt);
 	text = pnstrdup(query + location, len);
 	sent = parse_one(text);
+
 	/* Registered statements mean what they mean with this on (script.c). */
 	guc_level = migr_force_standard_strings();
 	expected = parse_one(cover->statements[cover->cursor].text);

@@ -120,3 +120,21 @@ SELECT public.refused($$SELECT migr_script('q3')$$);
 SELECT migr_revision('national', E'SELECT 1;\n\nSELECT N''ab'' AS v, E''\\\\'' AS w, ''\\'' AS x;', NULL, 'q3', ARRAY['q2']);
 SELECT line FROM regexp_split_to_table(migr_script('q3'), E'\n') AS line
  WHERE line LIKE '%AS w%';
+
+-- Item 10: a long script is parsed in pieces of about 64 kB, cut only after
+-- a ";" that ends a statement, never inside parentheses (CREATE RULE ... DO
+-- (...)) or BEGIN ... END (BEGIN ATOMIC bodies); statement numbers, lines
+-- and error positions are those of the whole script.
+CREATE TEMP TABLE long_parts AS SELECT
+  (SELECT string_agg(format('SELECT %s;', g), E'\n') FROM generate_series(1, 10000) g) AS selects,
+  'CREATE FUNCTION long_f() RETURNS int LANGUAGE sql BEGIN ATOMIC '
+    || repeat('SELECT CASE WHEN true THEN 1 END; ', 3000) || 'SELECT 2; END;' AS atomic,
+  'CREATE RULE long_r AS ON INSERT TO long_t DO ALSO ('
+    || repeat('SELECT (1); ', 6000) || 'SELECT 2);' AS rule;
+SELECT length(atomic) > 65536 AS atomic_spans_a_cut, length(rule) > 65536 AS rule_spans_a_cut FROM long_parts;
+SELECT public.refused(format('SELECT migr_revision(%L, %L, NULL, %L, ARRAY[%L])', 'long',
+         concat_ws(E'\n', selects, atomic, rule, selects, 'COMMIT;'), 'long1', 'q3'))
+  FROM long_parts;
+SELECT public.refused(format('SELECT migr_revision(%L, %L, NULL, %L, ARRAY[%L])', 'long',
+         concat_ws(E'\n', selects, atomic, rule, selects, '  SELEC 1;'), 'long1', 'q3'))
+  FROM long_parts;
