@@ -510,7 +510,7 @@ bench7()
 			"       (regexp_match(s, 'VmHWM:\\s+(\\d+)'))[1], (regexp_match(s, 'RssShmem:\\s+(\\d+)'))[1]" \
 			"  FROM pg_read_file('/proc/self/status') AS s;" \
 			| psql_db b7_run -At >/dev/null &
-		while [ -z "$pid" ]; do sleep 0.05; pid=$(tr -dc 0-9 <"$pidfile" 2>/dev/null); done
+		while [ -z "$pid" ]; do sleep 0.05; pid=$(tr -dc 0-9 2>/dev/null <"$pidfile"); done
 		until [ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND wait_event = 'PgSleep'")" = 1 ]; do
 			sleep 0.05
 		done

@@ -575,17 +575,23 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 	{
 		List	   *locks_after;
 
+		/* As in execute_step: what SPI allocates goes when the step ends. */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		MemoryContextSwitchTo(cxt);
 		rewritten_tables = NIL;
 		dry_run_active = true;
 		run_step_script(row, step->up, &run->caller);
 		dry_run_active = false;
-		locks_after = held_relation_locks();
 		MemoryContextSwitchTo(cxt);
+		locks_after = held_relation_locks();
 		emit_row(run, number, node->id, step->up, row->message, started,
 				 GetCurrentTimestamp(),
 				 migr_text_list_to_array(new_strings(*locks_held, locks_after)),
 				 migr_text_list_to_array(rewritten_tables), NULL);
 		*locks_held = locks_after;
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -686,17 +692,36 @@ dry_run_plan(MigrRun *run)
 	ListCell   *lc;
 	List	   *locks_held;
 
+	MemoryContext step_cxt[2];
+
 	dry_run_checks(run);
 	locks_held = held_relation_locks();
 
+	/*
+	 * Each step's memory is released two steps later: the locks a step
+	 * found held are compared with those of the step after it.
+	 */
+	step_cxt[0] = AllocSetContextCreate(cxt, "migr dry-run step",
+										ALLOCSET_DEFAULT_SIZES);
+	step_cxt[1] = AllocSetContextCreate(cxt, "migr dry-run step",
+										ALLOCSET_DEFAULT_SIZES);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
 		foreach(lc, run->steps)
-			if (!dry_run_step(run, (MigrPlanStep *) lfirst(lc),
-							  foreach_current_index(lc) + 1, &locks_held))
+		{
+			MemoryContext this_cxt = step_cxt[foreach_current_index(lc) % 2];
+			bool		ok;
+
+			MemoryContextReset(this_cxt);
+			MemoryContextSwitchTo(this_cxt);
+			ok = dry_run_step(run, (MigrPlanStep *) lfirst(lc),
+							  foreach_current_index(lc) + 1, &locks_held);
+			MemoryContextSwitchTo(cxt);
+			if (!ok)
 				break;
+		}
 	}
 	PG_FINALLY();
 	{

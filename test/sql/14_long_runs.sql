@@ -39,5 +39,18 @@ SELECT count(*) AS applied FROM migr_upgrade('head');
 SELECT (SELECT bytes FROM lr.mem WHERE step = 400) - (SELECT bytes FROM lr.mem WHERE step = 100) AS growth \gset
 SELECT :growth < 1024 * 1024 AS upgrade_flat;
 
+-- A dry run of all steps: everything is rolled back, so steps 100 and 400
+-- record the memory in sequences, which a rollback leaves as they are.
+SELECT count(*) AS removed FROM migr_downgrade('base');
+CREATE SEQUENCE lr.m100;
+CREATE SEQUENCE lr.m400;
+SET client_min_messages = error;
+SELECT migr_revision('step 100', 'SELECT setval(''lr.m100'', (SELECT sum(total_bytes) FROM pg_backend_memory_contexts)::bigint);', 'SELECT 1;', 'lr100');
+SELECT migr_revision('step 400', 'SELECT setval(''lr.m400'', (SELECT sum(total_bytes) FROM pg_backend_memory_contexts)::bigint);', 'SELECT 1;', 'lr400');
+SET client_min_messages = warning;
+SELECT count(*) AS steps, count(error) AS errors FROM migr_upgrade('head', true);
+SELECT count(*) AS applied FROM migr.applied;
+SELECT (SELECT last_value FROM lr.m400) - (SELECT last_value FROM lr.m100) < 1024 * 1024 AS dry_run_flat;
+
 DROP EXTENSION migr CASCADE;
 DROP SCHEMA lr CASCADE;
