@@ -146,8 +146,8 @@ echo "migr benchmarks: cluster in $WORK, port $PORT, $(nproc) cores, load $(cut 
 # ---------------------------------------------------------------------------
 bench1()
 {
-	local n=1000 i a b p tm tp t out
-	local -a tmigr=() tpsql=()
+	local n=1000 i a b p tm tp t out cm cp
+	local -a tmigr=() tpsql=() cmigr=() cpsql=()
 	local trials=${TRIALS1:-9}
 	echo "[1] $n migrations of one CREATE TABLE each: migr_upgrade('head') vs psql -1 -f ($trials trials each, interleaved)"
 	local create='CREATE TABLE t_%s (id integer PRIMARY KEY, note text NOT NULL, created_at timestamptz DEFAULT now())'
@@ -160,21 +160,43 @@ bench1()
 	sql postgres "VACUUM FREEZE" >/dev/null
 	psql_db b1_tmpl -c "VACUUM ANALYZE"
 
+	# CPU time besides the time on the clock, which on a shared machine
+	# depends on what else runs: the backend's (utime + stime of
+	# /proc/self/stat, read by the session at the end) plus the psql
+	# client's (bash's time).
+	local clk_tck cpu_sql
+	clk_tck=$(getconf CLK_TCK)
+	cpu_sql="SELECT (s[14]::bigint + s[15]::bigint) * 1000 / $clk_tck FROM pg_catalog.string_to_array(pg_catalog.pg_read_file('/proc/self/stat'), ' ') AS s"
+	cpu_ms() # OUTFILE TIMEFILE -> backend + client CPU in ms
+	{
+		local backend client
+		backend=$(tail -1 "$1")
+		client=$(tail -1 "$2" | awk '{ printf "%d", ($1 + $2) * 1000 }')
+		echo $((backend + client))
+	}
 	run_migr()
 	{
+		local TIMEFORMAT='%U %S'
 		fresh_db b1_run b1_tmpl
 		t=$(now_ns)
-		out=$(sql b1_run "SELECT count(*) FROM migr_upgrade('head')")
+		{ time psql_db b1_run -At -c "SELECT count(*) FROM migr_upgrade('head')" \
+			-c "$cpu_sql" >"$WORK/b1.out"; } 2>"$WORK/b1.time"
 		tm=$(ms_since "$t")
+		out=$(head -1 "$WORK/b1.out")
 		[ "$out" = "$n" ] || die "bench 1: migr_upgrade returned $out rows"
 		tmigr+=("$tm")
+		cm=$(cpu_ms "$WORK/b1.out" "$WORK/b1.time")
+		cmigr+=("$cm")
 	}
 	run_psql()
 	{
+		local TIMEFORMAT='%U %S'
 		fresh_db b1_run b1_tmpl
 		t=$(now_ns)
-		psql_db b1_run -1 -f "$WORK/create.sql"
+		{ time psql_db b1_run -At -1 -f "$WORK/create.sql" -c "$cpu_sql" >"$WORK/b1.out"; } 2>"$WORK/b1.time"
 		tp=$(ms_since "$t")
+		cp=$(cpu_ms "$WORK/b1.out" "$WORK/b1.time")
+		cpsql+=("$cp")
 		[ "$(sql b1_run "SELECT count(*) FROM pg_class WHERE relname LIKE 't\_%' AND relkind = 'r'")" = "$n" ] \
 			|| die "bench 1: psql did not create $n tables"
 		tpsql+=("$tp")
@@ -182,7 +204,7 @@ bench1()
 	for i in $(seq "$trials"); do
 		# alternate the order so that neither side always goes first
 		if [ $((i % 2)) = 1 ]; then run_migr; run_psql; else run_psql; run_migr; fi
-		echo "  trial $i: migr ${tm} ms, psql -1 -f ${tp} ms"
+		echo "  trial $i: migr ${tm} ms, psql -1 -f ${tp} ms (CPU: migr ${cm} ms, psql ${cp} ms)"
 	done
 	sql postgres "DROP DATABASE b1_run"
 	a=$(median "${tmigr[@]}"); b=$(median "${tpsql[@]}")
@@ -190,6 +212,10 @@ bench1()
 	echo "  ratio of the medians $(ratio "$a" "$b"), median of the per-trial ratios $r"
 	le "$r" 1.0 && p=1 || p=0
 	record "1. 1k CREATE TABLE: migr / psql -1 -f" "${a} ms" "${b} ms" "$r" "<= 1.00" "$p"
+	a=$(median "${cmigr[@]}"); b=$(median "${cpsql[@]}")
+	r=$(paired_ratio "${cmigr[*]}" "${cpsql[*]}")
+	le "$r" 1.0 && p=1 || p=0
+	record "1. the same, CPU (backend + psql client)" "${a} ms" "${b} ms" "$r" "<= 1.00" "$p"
 }
 
 # ---------------------------------------------------------------------------
