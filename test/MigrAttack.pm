@@ -29,7 +29,7 @@ use Test::More;
 
 our @EXPORT = qw(start_node new_db run_sql run_file superuser_name
   fingerprint check_unchanged refused check_log log_pos attack_dir
-  pwned_path todo_item reset_roles write_text);
+  pwned_path todo_item reset_roles write_text query);
 
 # Items (or "item:variant") of issue 9 whose checks still fail on main.
 our %OPEN = map { $_ => 1 } qw(1 2 3 4 5 6 7 13 14);
@@ -159,6 +159,15 @@ sub run_file
 	my $rc = $? >> 8;
 	my ($state) = $err =~ /(?:ERROR|FATAL|PANIC):  ([0-9A-Z]{5}):/;
 	return { rc => $rc, out => $out, err => $err, state => $state };
+}
+
+# The output of $sql as superuser, or "error: ..." (never dies).
+sub query
+{
+	my ($db, $sql) = @_;
+	my ($out, $err) = ('', '');
+	my $rc = $node->psql($db, $sql, stdout => \$out, stderr => \$err, on_error_stop => 1);
+	return $rc == 0 ? $out : "error: $err";
 }
 
 sub write_text
