@@ -120,8 +120,8 @@ sub new_db
 	my ($env) = @_;
 	$env //= 'production';
 	my $db = 'a' . ++$dbcount;
-	$node->safe_psql('postgres', "CREATE DATABASE $db TEMPLATE tmpl");
-	$node->safe_psql('postgres', "ALTER DATABASE $db SET migr.environment = '$env'");
+	$node->safe_psql('postgres',
+		"CREATE DATABASE $db TEMPLATE tmpl;\nALTER DATABASE $db SET migr.environment = '$env';");
 	return $db;
 }
 
@@ -249,32 +249,26 @@ SELECT coalesce(string_agg(format('%s.%s rows=%s', n.nspname, c.relname,
 
 # Every table of schema migr, row by row (sequences left out: a refused
 # call may still consume a run_id, as README says).
-sub migr_tables
-{
-	my ($db) = @_;
-	my @tables = split /\n/, $node->safe_psql($db,
-		q{SELECT relname FROM pg_class WHERE relnamespace = 'migr'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1});
-	my $text = '';
-	for my $t (@tables)
-	{
-		$text .= "== migr.$t\n"
-		  . $node->safe_psql($db, qq{SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '') FROM migr."$t" x})
-		  . "\n";
-	}
-	return $text;
-}
+$fingerprint_sql{migr} = q{
+SELECT string_agg(format(E'== migr.%s\n%s', c.relname,
+       (xpath('/row/t/text()', query_to_xml(
+           format('SELECT coalesce(string_agg(x::text, E''\n'' ORDER BY x::text), '''') AS t FROM migr.%I x', c.relname),
+           false, true, '')))[1]::text), E'\n' ORDER BY c.relname)
+  FROM pg_class c WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind IN ('r', 'p')
+};
 
 # The fingerprint of $db (and of the cluster's roles, and of the attack
-# directory's files).
+# directory's files), read in one psql call.
 sub fingerprint
 {
 	my ($db) = @_;
+	my @keys = sort keys %fingerprint_sql;
+	my $sql = join "\\echo '\@\@\@'\n", map { $fingerprint_sql{$_} . ";\n" } @keys;
+	my @parts = split /^\@\@\@\n/m, $node->safe_psql($db, $sql) . "\n";
+	die "fingerprint: expected " . scalar(@keys) . " parts, got " . scalar(@parts)
+	  unless @parts == @keys;
 	my %fp;
-	for my $k (sort keys %fingerprint_sql)
-	{
-		$fp{$k} = $node->safe_psql($db, $fingerprint_sql{$k});
-	}
-	$fp{migr} = migr_tables($db);
+	@fp{@keys} = @parts;
 	opendir(my $dh, $dir) or die "cannot read $dir: $!";
 	$fp{files} = join "\n", sort grep { /^pwned/ } readdir $dh;
 	closedir $dh;

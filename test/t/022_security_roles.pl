@@ -1,0 +1,179 @@
+# test/t/022_security_roles.pl
+#
+# Attacker's suite, issue 9 item 4: a script never runs with more
+# privileges than the role that registered it, whoever calls migr, and
+# nothing in a script can raise them.  The deploy role registers a revision
+# whose script tries to get back to the superuser that runs it (RESET ROLE,
+# SET ROLE, SET SESSION AUTHORIZATION, set_config, the same in DO blocks, a
+# function with a SET role clause, DISCARD ALL, a deferred constraint trigger
+# that fires at commit) and then, as superuser, writes a file through COPY
+# TO PROGRAM and makes the deploy role superuser.  Callers: the superuser
+# after SET ROLE deploy (what README and the 42501 hint tell a DBA to do),
+# after SET SESSION AUTHORIZATION deploy, with PGOPTIONS role=deploy, the
+# superuser itself, and the deploy role; through migr_upgrade, dry runs,
+# CALL migr_upgrade_each, migr_downgrade and the psql script of migr_script.
+# After each: the call failed with a SQLSTATE (dry runs report instead),
+# the deploy role is not superuser, no file was written, the schema and every
+# migr.* table are unchanged, and the server log names who tried.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use MigrAttack;
+
+my $node = start_node('sec_roles');
+my $su   = superuser_name();
+
+# Escapes: name => SQL run before the tail.  "%s" is the superuser.
+my @escapes = (
+	[ 'RESET ROLE',                  'RESET ROLE' ],
+	[ 'SET ROLE NONE',               'SET ROLE NONE' ],
+	[ 'SET ROLE su',                 'SET ROLE %s' ],
+	[ 'SET SESSION ROLE su',         'SET SESSION ROLE %s' ],
+	[ 'SET LOCAL ROLE su',           'SET LOCAL ROLE %s' ],
+	[ 'SET role TO',                 "SET role TO '%s'" ],
+	[ 'RESET SESSION AUTHORIZATION', 'RESET SESSION AUTHORIZATION' ],
+	[ 'SET SESSION AUTHORIZATION su', 'SET SESSION AUTHORIZATION %s' ],
+	[ 'SET SESSION AUTHORIZATION DEFAULT', 'SET SESSION AUTHORIZATION DEFAULT' ],
+	[ 'RESET ALL',                   'RESET ALL' ],
+	[ 'set_config role',             "SELECT set_config('role', '%s', false)" ],
+	[ 'set_config role none local',  "SELECT pg_catalog.set_config('role', 'none', true)" ],
+	[ 'set_config session_authorization', "SELECT set_config('session_authorization', '%s', false)" ],
+	[ 'DO RESET ROLE',               q{DO $d$BEGIN EXECUTE 'RESET ROLE'; END$d$} ],
+	[ 'DO SET ROLE',                 q{DO $d$BEGIN EXECUTE 'SET ROLE %s'; END$d$} ],
+	[ 'DO set_config',               q{DO $d$BEGIN PERFORM set_config('role', 'none', false); END$d$} ],
+	[ 'DO SET SESSION AUTHORIZATION', q{DO $d$BEGIN EXECUTE 'SET SESSION AUTHORIZATION %s'; END$d$} ],
+	[ 'DISCARD ALL',                 'DISCARD ALL' ],
+);
+
+# What the script does once it is superuser: a file through COPY TO PROGRAM,
+# then the role attribute.
+sub tail
+{
+	my ($p) = @_;
+	return "COPY (SELECT 1) TO PROGRAM 'touch $p'; ALTER ROLE deploy SUPERUSER";
+}
+
+# Escapes that are whole scripts (the tail is inside).
+sub whole_script
+{
+	my ($name, $p) = @_;
+	if ($name eq 'function SET role')
+	{
+		return "CREATE FUNCTION public.esc() RETURNS void LANGUAGE plpgsql SET role = '$su' "
+		  . "AS \$f\$BEGIN " . tail($p) . "; END\$f\$; SELECT public.esc()";
+	}
+	return "CREATE TABLE public.dt (i int);\n"
+	  . "CREATE FUNCTION public.dtf() RETURNS trigger LANGUAGE plpgsql AS "
+	  . "\$f\$BEGIN RESET ROLE; " . tail($p) . "; RETURN NULL; END\$f\$;\n"
+	  . "CREATE CONSTRAINT TRIGGER dtt AFTER INSERT ON public.dt DEFERRABLE INITIALLY DEFERRED "
+	  . "FOR EACH ROW EXECUTE FUNCTION public.dtf();\n"
+	  . "INSERT INTO public.dt VALUES (1)";
+}
+
+sub payload
+{
+	my ($name, $p) = @_;
+	return whole_script($name, $p) if $name eq 'function SET role' || $name eq 'deferred trigger';
+	my ($e) = map { $_->[1] } grep { $_->[0] eq $name } @escapes;
+	return sprintf($e, $su) . ";\n" . tail($p);
+}
+
+my @all = ((map { $_->[0] } @escapes), 'function SET role', 'deferred trigger');
+my @few = ('RESET ROLE', 'DO set_config', 'SET SESSION AUTHORIZATION su', 'function SET role',
+	'deferred trigger');
+
+# Callers: name => [ login role, PGOPTIONS, SQL before the call ].
+my %callers = (
+	'superuser after SET ROLE deploy' => [ $su, '', 'SET ROLE deploy;' ],
+	'superuser after SET SESSION AUTHORIZATION deploy' => [ $su, '', 'SET SESSION AUTHORIZATION deploy;' ],
+	'superuser with PGOPTIONS role=deploy' => [ $su, '-c role=deploy', '' ],
+	'superuser' => [ $su, '', '' ],
+	'deploy' => [ 'deploy', '', '' ],
+);
+
+# Run one attack: register (as deploy) the payload in the upgrade script (or
+# the downgrade script for "downgrade"), then have $caller run it by $how.
+sub attack
+{
+	my ($escape, $caller, $how) = @_;
+	my $label = "$escape, run by $caller through $how";
+	my $tag   = "$escape $caller $how";
+	my $p     = pwned_path($tag);
+	my $db    = new_db();
+	my $script = payload($escape, $p);
+	my ($up, $down) = $how eq 'migr_downgrade'
+	  ? ('CREATE TABLE public.e1t (i int)', $script)
+	  : ($script, 'SELECT 1');
+	my $res = run_sql($db, 'deploy', qq{SELECT migr_revision('escape', \$q\$$up\$q\$, \$q\$$down\$q\$, 'e1', '{}');}
+		  . ($how eq 'migr_downgrade' ? q{SELECT count(*) FROM migr_upgrade('head');} : ''),
+		env => { PGOPTIONS => '-c migr.confirm_production=yes' });
+	is($res->{rc}, 0, "$label: set-up") or diag($res->{err});
+	my $before = fingerprint($db);
+	my ($role, $opts, $pre) = @{ $callers{$caller} };
+	my %env = (PGOPTIONS => "-c migr.confirm_production=yes -c migr.allow_destructive=on $opts");
+	my $pos = log_pos();
+	if ($how eq 'migr_script')
+	{
+		my $gen = run_sql($db, $su, qq{\\pset tuples_only on
+\\pset format unaligned
+SELECT migr_script('head')});
+		my $file = write_text("roles_$db.sql", "$pre\n" . $gen->{out} . "\n");
+		$res = run_file($db, $role, $file, env => \%env);
+	}
+	else
+	{
+		my $call =
+		    $how eq 'migr_upgrade'      ? q{SELECT * FROM migr_upgrade('head');}
+		  : $how eq 'dry run'           ? q{SELECT step, revision, error FROM migr_upgrade('head', dry_run => true);}
+		  : $how eq 'migr_upgrade_each' ? q{CALL migr_upgrade_each('head');}
+		  :                               q{SELECT * FROM migr_downgrade('base');};
+		$res = run_sql($db, $role, "$pre\n$call", env => \%env);
+	}
+	is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'deploy'}), 'f',
+		"$label: deploy is not superuser");
+	ok(!-e $p, "$label: no file written through COPY TO PROGRAM");
+	if ($how ne 'dry run')
+	{
+		refused($res, $label);
+		check_log($pos, $role, $db, undef, $label);
+	}
+	check_unchanged($db, $before, $label);
+	reset_roles();
+}
+
+for my $escape (@all)
+{
+	local $TODO = todo_item(4, $escape);
+	attack($escape, 'superuser after SET ROLE deploy', 'migr_upgrade');
+}
+for my $caller ('superuser after SET SESSION AUTHORIZATION deploy', 'superuser with PGOPTIONS role=deploy')
+{
+	for my $escape (@few)
+	{
+		local $TODO = todo_item(4, $escape);
+		attack($escape, $caller, 'migr_upgrade');
+	}
+}
+for my $how ('dry run', 'migr_upgrade_each', 'migr_downgrade', 'migr_script')
+{
+	for my $escape (@few)
+	{
+		local $TODO = todo_item(4, $escape);
+		attack($escape, $how eq 'migr_script' ? 'superuser with PGOPTIONS role=deploy'
+			: 'superuser after SET ROLE deploy', $how);
+	}
+}
+# The superuser without SET ROLE is refused (the registrant rule), and the
+# deploy role alone cannot get above itself.
+for my $caller ('superuser', 'deploy')
+{
+	local $TODO = todo_item(4);
+	attack('RESET ROLE', $caller, 'migr_upgrade');
+	attack('SET ROLE su', $caller, 'migr_upgrade');
+}
+
+done_testing();
