@@ -62,7 +62,7 @@ SELECT migr_script('heads')});
 		my ($rname, $role, $env) = @$r;
 		my $pos = log_pos();
 		my $res = run_file($db, $role, $file, env => $env);
-		no_escalation($db, $before, $tag, "$label, run by $rname");
+		my $esc = no_escalation($db, $before, $tag, "$label, run by $rname");
 		if ($first)
 		{
 			# The superuser may not run a deploy role's steps: refused
@@ -72,7 +72,7 @@ SELECT migr_script('heads')});
 			check_unchanged($db, $before, "$label, run by $rname");
 			$first = 0;
 		}
-		reset_roles();
+		reset_roles($esc);
 	}
 }
 
@@ -181,8 +181,7 @@ SELECT content FROM migr_export()});
 		{
 			my $file = write_text("$tag.sql", $exp->{out} . "\n");
 			run_file($scratch, $su, $file);
-			no_escalation($scratch, $before, $tag, "export of a message with $bname, run with psql");
-			reset_roles();
+			reset_roles(no_escalation($scratch, $before, $tag, "export of a message with $bname, run with psql"));
 			# Loading the export back gives the same message: nothing
 			# smuggled into the header.
 			my $fresh = new_db('development');
@@ -214,8 +213,7 @@ SELECT content FROM migr_template(E'$lit', 'tp1', '{}')});
 	{
 		my $file = write_text("$tag.sql", $tpl->{out} . "\n");
 		run_file($scratch, $su, $file);
-		no_escalation($scratch, $before, $tag, "template with a message with $bname, run with psql");
-		reset_roles();
+		reset_roles(no_escalation($scratch, $before, $tag, "template with a message with $bname, run with psql"));
 	}
 }
 
@@ -302,10 +300,10 @@ SELECT migr_script('heads')});
 		{
 			my ($rname, $role, $env) = @$r;
 			run_file($db, $role, $file, env => $env);
-			no_escalation($db, $before, $tag, "$label, script run by $rname");
+			my $esc = no_escalation($db, $before, $tag, "$label, script run by $rname");
 			is($node->safe_psql($db, "SELECT to_regclass('public.smuggled_$tag') IS NULL"), 't',
 				"$label, script run by $rname: no unregistered statement ran");
-			reset_roles();
+			reset_roles($esc);
 		}
 	}
 }

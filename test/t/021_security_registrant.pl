@@ -90,8 +90,7 @@ for my $path (qw(migr_revision migr_load migr_load_array))
 	not_superuser($label);
 	refused($up, "$label: the superuser's upgrade", qr/^42501$/);
 	check_log($pos, $su, $db, '42501', "$label: the superuser's upgrade");
-	check_unchanged($db, $before, "$label: the superuser's upgrade");
-	reset_roles();
+	reset_roles(check_unchanged($db, $before, "$label: the superuser's upgrade"));
 }
 
 # --- Item 3: editing an applied revision before launch ------------------
@@ -139,8 +138,7 @@ SELECT count(*) FROM migr_upgrade('head');
 	not_superuser($label);
 	refused($run, "$label: the superuser's call", qr/^42501$/);
 	check_log($pos, $su, $db, '42501', "$label: the superuser's call");
-	check_unchanged($db, $before, "$label: the superuser's call");
-	reset_roles();
+	reset_roles(check_unchanged($db, $before, "$label: the superuser's call"));
 }
 
 # --- Item 5: migr_redo after launch, and in production -------------------
