@@ -124,6 +124,17 @@ SELECT 'temp ok';});
 	is($res->{rc}, 0, 'temporary objects: no error');
 }
 
+# README: production preloads migr in every session; migr_status() tells a
+# session that did not.
+{
+	my $db = new_db();
+	my $res = run_sql($db, 'app', q{SELECT migr_status()->'guards'->>'preloaded'});
+	is($res->{out}, 'true', 'production with session_preload_libraries: migr_status says preloaded');
+	my $bare = new_db('production', 1);
+	$res = run_sql($bare, 'app', q{SELECT migr_status()->'guards'->>'preloaded', migr_status()->>'warnings'});
+	like($res->{out}, qr/^false\|.*not preloaded/, 'production without preloading: migr_status warns');
+}
+
 # --- Item 7: migr_step_begin does not open the guard ---------------------
 
 # Registers (as $role) the transactional revision s1 (a table) and the
