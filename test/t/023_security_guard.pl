@@ -226,6 +226,23 @@ SELECT migr_revision('fails', $q$CREATE TABLE public.f1 (v int); INSERT INTO pub
 		unlike($status->{out}, qr/secret-4711/, "item 14: $role does not see the data value");
 		like($status->{out}, qr/"outcome": "failed"/, "item 14: $role still sees that the step failed");
 	}
+	# A failed step of a migr_script script (a unique index on duplicate
+	# data): migr_status lists it under in_progress, without the data.
+	$res = run_sql($db, 'deploy', q{
+CREATE TABLE public.dup (v text);
+INSERT INTO public.dup VALUES ('secret-4712'), ('secret-4712');
+SELECT migr_revision('unique', 'CREATE UNIQUE INDEX CONCURRENTLY dup_v ON public.dup (v)', NULL, 'u1', '{f0}');
+});
+	is($res->{rc}, 0, 'item 14: offline set-up') or diag($res->{err});
+	my $gen = run_sql($db, 'deploy', qq{\\pset tuples_only on
+\\pset format unaligned
+SELECT migr_script('u1')});
+	my $file = write_text("dup_$db.sql", $gen->{out} . "\n");
+	$res = run_file($db, 'deploy', $file);
+	like($res->{err}, qr/secret-4712/, 'item 14: the failed offline step names the duplicate value');
+	my $status = run_sql($db, 'app', q{SELECT migr_status()::text});
+	like($status->{out}, qr/"in_progress": \[\{/, 'item 14: app sees the unfinished step');
+	unlike($status->{out}, qr/secret-4712/, 'item 14: app does not see the duplicate value');
 	my $pos = log_pos();
 	my $log = run_sql($db, 'app', q{SELECT * FROM migr.log});
 	refused($log, 'item 14: app reading migr.log', qr/^42501$/);
