@@ -190,4 +190,39 @@ for my $caller ('superuser', 'deploy')
 	attack('SET ROLE su', $caller, 'migr_upgrade');
 }
 
+# Objects left behind by a deploy role's migration, used later by a
+# superuser's own revision: a function in public that wins over
+# pg_catalog's for the argument type (the search_path trojan of
+# CVE-2018-1058), and a trigger on the deploy role's table.  Both run their
+# body as the superuser.  Not named by issue 9 (its item 4 covers what a
+# script does itself); kept as TODO checks: the real findings of this suite.
+for my $trojan ('function in public', 'trigger')
+{
+	my $label = "$trojan left by deploy, used by a superuser's revision";
+	my $p   = pwned_path("trojan $trojan");
+	my $db  = new_db();
+	my $body = "COPY (SELECT 1) TO PROGRAM 'touch $p'; ALTER ROLE deploy SUPERUSER;";
+	my $plant = $trojan eq 'trigger'
+	  ? "CREATE TABLE public.audit (i int); GRANT INSERT ON public.audit TO PUBLIC;\n"
+	  . "CREATE FUNCTION public.audit_trg() RETURNS trigger LANGUAGE plpgsql AS \$f\$BEGIN $body RETURN NEW; END\$f\$;\n"
+	  . "CREATE TRIGGER audit_t BEFORE INSERT ON public.audit FOR EACH ROW EXECUTE FUNCTION public.audit_trg()"
+	  : "CREATE TABLE public.tv (name varchar); INSERT INTO public.tv VALUES ('a'); GRANT SELECT ON public.tv TO PUBLIC;\n"
+	  . "CREATE FUNCTION public.upper(varchar) RETURNS text LANGUAGE plpgsql AS \$f\$BEGIN $body RETURN 'x'; END\$f\$";
+	my $use = $trojan eq 'trigger' ? 'INSERT INTO public.audit VALUES (1)' : 'CREATE TABLE public.names AS SELECT upper(name) AS n FROM public.tv';
+	my $res = run_sql($db, 'deploy', "SELECT migr_revision('plant', \$q\$$plant\$q\$, NULL, 'p1', '{}');\n"
+		  . "SELECT count(*) FROM migr_upgrade('head');", env => { PGOPTIONS => '-c migr.confirm_production=yes' });
+	is($res->{rc}, 0, "$label: set-up") or diag($res->{err});
+	$res = run_sql($db, $su, "SELECT migr_revision('use', \$q\$$use\$q\$, NULL, 's1');\n",
+		env => { PGOPTIONS => '-c migr.confirm_production=yes' });
+	is($res->{rc}, 0, "$label: the superuser registers its revision") or diag($res->{err});
+	my $before = fingerprint($db);
+	local $TODO = todo_item(4, 'trojan');
+	$res = run_sql($db, $su, q{SELECT count(*) FROM migr_upgrade('head');},
+		env => { PGOPTIONS => '-c migr.confirm_production=yes' });
+	my $after = fingerprint($db);
+	ok(!-e $p, "$label: no file written through COPY TO PROGRAM");
+	unlike($after->{roles}, qr/^deploy super=t/m, "$label: deploy is not superuser");
+	reset_roles($after);
+}
+
 done_testing();
