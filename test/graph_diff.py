@@ -766,7 +766,9 @@ def main():
         mig = migr_results[key]
         problems = invariants(sc, mig)
         if problems:
-            invariant_failures.setdefault(problems[0].split(":")[0], []).append((sc, problems))
+            kind = re.sub(r"r\d\d[0-9a-f]{6}", "REV", problems[0].split(":")[0])
+            invariant_failures.setdefault("%s %s: %s" % (sc.op, target_form(sc.target), kind),
+                                          []).append((sc, problems))
         alem = sides[key].run(sc.applied, sc.op, sc.target)
         diff = compare(sc, mig, alem)
         if diff is None:
