@@ -64,25 +64,6 @@ static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 /* How deep in utility statements and executor runs this backend is. */
 static int	nesting_level = 0;
 
-/* Was the library loaded at the start of this session (or server)? */
-static bool loaded_at_start = false;
-
-/*
- * In production, refuse "what" (a change) unless this session confirmed
- * with migr.confirm_production.
- */
-void
-migr_require_confirmation(const char *what)
-{
-	if (migr_environment != MIGR_ENV_PRODUCTION || migr_confirm_production)
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_MIGR_CONFIRMATION_REQUIRED),
-			 errmsg("%s in production needs confirmation", what),
-			 errdetail("migr.environment is \"production\" and migr.confirm_production is not set."),
-			 errhint("Run SET migr.confirm_production = yes; (or SET LOCAL inside the deploy transaction) and repeat the call.")));
-}
-
 /* Is the relation "rv" names (or is about to create) temporary? */
 static bool
 is_temporary(RangeVar *rv, bool creating)
@@ -368,8 +349,8 @@ guard_ExecutorFinish(QueryDesc *queryDesc)
 void
 migr_guard_install_hooks(void)
 {
-	loaded_at_start = process_shared_preload_libraries_in_progress ||
-		IsInitProcessingMode();
+	migr_set_loaded_at_start(process_shared_preload_libraries_in_progress ||
+							 IsInitProcessingMode());
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
@@ -379,14 +360,4 @@ migr_guard_install_hooks(void)
 	ExecutorRun_hook = guard_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = guard_ExecutorFinish;
-}
-
-/*
- * Did this session load the library at its start, so that every statement
- * of it went past the hooks?
- */
-bool
-migr_guard_preloaded(void)
-{
-	return loaded_at_start;
 }

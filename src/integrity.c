@@ -59,38 +59,6 @@ migr_script_checksum(PG_FUNCTION_ARGS)
 }
 
 /*
- * Refuse to go on while an applied revision does not match its scripts.
- * Call inside an owner scope.
- */
-void
-migr_check_checksums(void)
-{
-	List	   *mismatches = migr_catalog_checksum_mismatches();
-	StringInfoData buf;
-	ListCell   *lc;
-
-	if (mismatches == NIL)
-		return;
-	initStringInfo(&buf);
-	foreach(lc, mismatches)
-		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
-	/* migr_redo() is refused in production and after launch. */
-	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
-		ereport(ERROR,
-				(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
-				 errmsg("applied revisions no longer match their scripts"),
-				 errdetail("Changed since they ran: %s.", buf.data),
-				 errhint("See migr_validate(); then accept the stored scripts with migr_repair('%s'), and make further changes with a new revision.",
-						 (char *) linitial(mismatches))));
-	ereport(ERROR,
-			(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
-			 errmsg("applied revisions no longer match their scripts"),
-			 errdetail("Changed since they ran: %s.", buf.data),
-			 errhint("See migr_validate(); then run the new version with migr_redo('%s'), or accept the stored scripts with migr_repair('%s').",
-					 (char *) linitial(mismatches), (char *) linitial(mismatches))));
-}
-
-/*
  * migr_launch(): record that the product has real users.  Returns when it
  * launched; calling it again changes nothing.
  */

@@ -3,32 +3,39 @@
  * migr.h
  *		Types and prototypes shared by the files of the migr extension.
  *
- * The extension is split by concern:
- *		catalog.c	reads and writes the catalog tables (as the extension owner)
- *		lock.c		serializes every operation that changes the catalog
+ * The extension is split by concern, in six layers; a file calls only
+ * files of lower layers (and earlier files of its own layer, below the
+ * top one).  scripts/check-layers.sh checks it, and `make test` runs it.
+ *
+ *	0	migr.c		module entry point and settings (GUCs)
+ *		classify.c	tells destructive statements from additive ones
  *		script.c	parses, validates and checksums migration scripts
+ *		analysis.c	what a statement locks, rewrites, scans; lint rules
+ *		state.c		backend-local execution state: is an operation or a
+ *					migr_script() step running, the step's cover
+ *	1	catalog.c	reads and writes the catalog tables (as the extension owner)
+ *	2	lock.c		serializes every operation that changes the catalog
  *		graph.c		the in-memory revision graph and its walks
  *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
- *		register.c	migr_revision(), migr_merge(); migr_register(), the one
- *					registration path
+ *	3	plan.c		the steps of an operation
+ *		checks.c	the policy gate: confirmation, checksums, the two-deploy
+ *					rule, registrants, transactions, redo
+ *	4	apply.c		the step engine: run a step's script, record the step
+ *		dryrun.c	dry runs
+ *		register.c	migr_register(), the one registration path;
+ *					migr_revision(), migr_merge()
+ *	5	runner.c	migr_upgrade(), migr_downgrade(), migr_stamp(), migr_redo(),
+ *					migr_upgrade_each()
+ *		offline.c	migr_script() and the bookkeeping calls of its scripts
  *		files.c		migration files: their format (parse and write),
  *					migr_load(), migr_export(), migr_template()
- *		classify.c	tells destructive statements from additive ones
- *		analysis.c	what a statement locks, rewrites, scans; lint rules
- *		plan.c		the steps of an operation and the checks before it runs
- *		runner.c	migr_upgrade(), migr_downgrade(), migr_stamp(), migr_redo(),
- *					dry runs, migr_upgrade_each()
- *		offline.c	migr_script() and the bookkeeping calls of its scripts
- *		report.c	migr_history(), migr_show()
- *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
- *		guard.c		production guards: confirmation, the DDL lock-down
- *					(event trigger and ProcessUtility/executor hooks)
- *		state.c		backend-local execution state: the cover of a
- *					migr_script() step (its registered statements)
  *		integrity.c	launch, checksum validation and repair
+ *		report.c	migr_history(), migr_show(), migr_lint(), migr_plan()
  *		rollback.c	migr_check_head(), migr_rollback_check()
  *		status.c	migr_status()
- *		migr.c		module entry point and settings (GUCs)
+ *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
+ *		guard.c		the DDL lock-down in production (event trigger and
+ *					ProcessUtility/executor hooks)
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +46,7 @@
 
 #include "access/xlogdefs.h"
 #include "fmgr.h"
+#include "nodes/execnodes.h"
 #include "nodes/bitmapset.h"
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
@@ -347,19 +355,67 @@ extern Bitmapset *migr_plan_stamp_scope(MigrGraph *graph, List *targets,
 										bool purge);
 extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 							 bool purge, const char *target_text);
+extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
+extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,
+											  char **target);
+
+/* ---------------------------------------------------------------------
+ * checks.c: the policy gate
+ * ---------------------------------------------------------------------
+ */
+extern void migr_require_confirmation(const char *what);
+extern void migr_check_checksums(void);
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
 							List *steps, const MigrCaller *caller, bool offline);
 extern void migr_check_steps(const MigrGraph *graph, MigrOperation op,
 							 List *steps, const MigrCaller *caller, bool offline);
-extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
 extern Oid	migr_step_registrant(const MigrRevisionRow *row, bool up);
 extern Oid	migr_step_role(Oid caller, Oid registrant, const char *revision);
 extern void migr_check_script_session(const MigrRevisionRow *row, bool up,
 									  Oid caller);
 extern void migr_check_change_allowed(Oid caller, Oid registrant,
 									  const char *revision, const char *change);
-extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,
-											  char **target);
+
+/* ---------------------------------------------------------------------
+ * apply.c: the step engine
+ * ---------------------------------------------------------------------
+ */
+/* Everything a running operation needs. */
+typedef struct MigrRun
+{
+	MigrOperation op;
+	const char *target;
+	MigrGraph  *graph;
+	List	   *steps;			/* of MigrPlanStep * */
+	int64		run_id;
+	MigrCaller	caller;
+	ReturnSetInfo *rsinfo;
+	MemoryContext batch_cxt;	/* the revisions and records of a batch */
+	List	   *records;		/* of MigrStepRecord *, not written yet */
+} MigrRun;
+
+extern Interval *migr_interval_between(TimestampTz start, TimestampTz end);
+extern void migr_run_step_script(const MigrRevisionRow *row, bool up,
+								 const MigrCaller *caller);
+extern void migr_emit_step_row(MigrRun *run, int number, const char *revision,
+							   bool up, const char *message, TimestampTz started,
+							   TimestampTz finished, Datum locks, Datum rewritten,
+							   const char *error);
+extern void migr_run_steps(MigrRun *run, List *steps, int number);
+extern void migr_execute_plan(MigrRun *run);
+extern char *migr_current_statement(void);
+extern void migr_forget_current_step(void);
+extern ErrorData *migr_run_step_alone(MigrRun *run, const MigrPlanStep *step,
+									  int number, MemoryContext error_cxt);
+extern void migr_resolve_in_progress(List *ids, const char *operation,
+									 bool confirm);
+
+/* ---------------------------------------------------------------------
+ * dryrun.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_dry_run_note_rewrite(Oid relid);
+extern void migr_dry_run_plan(MigrRun *run);
 
 /* ---------------------------------------------------------------------
  * register.c
@@ -405,20 +461,9 @@ extern List *migr_new_revision_parents(List *names, bool given,
 									   const char *self);
 
 /* ---------------------------------------------------------------------
- * runner.c
- * ---------------------------------------------------------------------
- */
-extern void migr_check_not_nested(void);
-extern bool migr_running_script(void);
-
-/* ---------------------------------------------------------------------
  * offline.c
  * ---------------------------------------------------------------------
  */
-extern bool migr_script_step_active(void);
-extern void migr_resolve_in_progress(List *ids, const char *operation,
-									 bool confirm);
-
 /* ---------------------------------------------------------------------
  * analysis.c
  * ---------------------------------------------------------------------
@@ -471,14 +516,20 @@ extern void migr_classify_script(List *statements, MigrRevisionRow *row);
  * guard.c
  * ---------------------------------------------------------------------
  */
-extern void migr_require_confirmation(const char *what);
 extern void migr_guard_install_hooks(void);
-extern bool migr_guard_preloaded(void);
 
 /* ---------------------------------------------------------------------
  * state.c
  * ---------------------------------------------------------------------
  */
+extern void migr_set_operation_active(bool active);
+extern void migr_set_script_step_begun(bool begun);
+extern bool migr_script_step_begun(void);
+extern bool migr_script_step_active(void);
+extern bool migr_running_script(void);
+extern void migr_check_not_nested(void);
+extern void migr_set_loaded_at_start(bool at_start);
+extern bool migr_loaded_at_start(void);
 extern void migr_step_cover_begin(const char *revision, bool up,
 								  List *statements, bool transactional);
 extern bool migr_step_cover_active(void);
@@ -487,12 +538,6 @@ extern void migr_step_cover_statement(const char *query, int location, int len);
 extern void migr_step_cover_check_complete(const char *revision, bool up);
 extern char *migr_step_cover_describe(void);
 extern void migr_step_cover_end(void);
-
-/* ---------------------------------------------------------------------
- * integrity.c
- * ---------------------------------------------------------------------
- */
-extern void migr_check_checksums(void);
 
 /* ---------------------------------------------------------------------
  * target.c

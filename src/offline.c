@@ -42,26 +42,15 @@ PG_FUNCTION_INFO_V1(migr_script_end);
 
 /*
  * The step between migr_step_begin() and migr_step_end() in this session,
- * if any.  A step outside a transaction also holds migr's locks at session
+ * if any; whether there is one is kept in state.c, which the DDL guard
+ * reads.  A step outside a transaction also holds migr's locks at session
  * level (lock.c); a transactional one holds the operation lock until its
  * transaction ends.
  */
-static bool step_active = false;
 static bool step_up = false;
 static char step_id[MIGR_MAX_ID_LEN + 1];
 static SubTransactionId step_begun_in = InvalidSubTransactionId;
 static bool callback_registered = false;
-
-/*
- * Is a script step running in this session, and is the statement running
- * now one of its registered statements (state.c)?  The DDL guard lets such
- * a statement be, and nothing else.
- */
-bool
-migr_script_step_active(void)
-{
-	return step_active && migr_step_cover_holds();
-}
 
 /*
  * A failed transaction ends the step, and gives up the session's locks at
@@ -79,13 +68,13 @@ step_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			migr_lock_release_session();
-			step_active = false;
+			migr_set_script_step_begun(false);
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			if (!migr_lock_session_held())
-				step_active = false;
+				migr_set_script_step_begun(false);
 			break;
 		default:
 			break;
@@ -101,42 +90,15 @@ static void
 step_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					  SubTransactionId parentSubid, void *arg)
 {
-	if (!step_active || mySubid != step_begun_in)
+	if (!migr_script_step_begun() || mySubid != step_begun_in)
 		return;
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
 		migr_lock_release_session();
-		step_active = false;
+		migr_set_script_step_begun(false);
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 		step_begun_in = parentSubid;
-}
-
-/*
- * An operation that records where these revisions are has ended the steps
- * of migr_script() scripts that began on them and did not finish: delete
- * their in_progress rows, with a notice for each.  "confirm": the operation
- * changes nothing else, so the production confirmation is checked here.
- * Call inside an owner scope.
- */
-void
-migr_resolve_in_progress(List *ids, const char *operation, bool confirm)
-{
-	List	   *resolved = migr_catalog_delete_in_progress(ids);
-	ListCell   *lc;
-
-	if (resolved != NIL && confirm)
-		migr_require_confirmation("a stamp");
-	foreach(lc, resolved)
-	{
-		MigrInProgress *p = lfirst(lc);
-
-		ereport(NOTICE,
-				(errmsg("step %s (%s) of a migr script, begun at %s, is no longer in progress",
-						p->revision, p->direction, p->started_at),
-				 errdetail("This %s records where revision %s is.",
-						   operation, p->revision)));
-	}
 }
 
 /* The schema the migr functions live in (this one's), quoted for a script. */
@@ -370,7 +332,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 	Datum		values[4];
 
 	migr_check_not_nested();
-	if (step_active)
+	if (migr_script_step_begun())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a script step is running in this session already"),
@@ -459,7 +421,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 	strlcpy(step_id, id, sizeof(step_id));
 	step_up = up;
 	step_begun_in = GetCurrentSubTransactionId();
-	step_active = true;
+	migr_set_script_step_begun(true);
 	PG_RETURN_VOID();
 }
 
@@ -483,7 +445,7 @@ migr_script_end(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			n;
 
-	if (!step_active)
+	if (!migr_script_step_begun())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no script step is running in this session"),

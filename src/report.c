@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * report.c
- *		migr_history(), migr_show() and migr_lint(): read-only reports.
+ *		migr_history(), migr_show(), migr_lint() and migr_plan(): read-only
+ *		reports.
  *
- * Both read the catalog as the extension owner, so any role allowed to
+ * They read the catalog as the extension owner, so any role allowed to
  * execute them can use them without privileges on the tables.
  *
  *-------------------------------------------------------------------------
@@ -26,6 +27,7 @@ PG_FUNCTION_INFO_V1(migr_history);
 #define MIGR_HISTORY_COLUMNS 10
 PG_FUNCTION_INFO_V1(migr_show);
 PG_FUNCTION_INFO_V1(migr_lint);
+PG_FUNCTION_INFO_V1(migr_plan);
 
 /*
  * The revisions a history range selects.  "a:b" is every revision that
@@ -235,6 +237,82 @@ migr_lint(PG_FUNCTION_ARGS)
 			values[4] = Int32GetDatum(f->line);
 			values[5] = CStringGetTextDatum(f->message);
 			values[6] = CStringGetTextDatum(f->safer);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* Lock modes of a statement as "relation: Mode" strings. */
+static Datum
+locks_array(List *locks)
+{
+	List	   *strings = NIL;
+	ListCell   *lc;
+
+	foreach(lc, locks)
+	{
+		MigrRelationLock *lock = lfirst(lc);
+
+		strings = lappend(strings, psprintf("%s: %s", lock->relation,
+											migr_lock_mode_name(lock->mode)));
+	}
+	return migr_text_list_to_array(strings);
+}
+
+/*
+ * migr_plan(target, direction): what an upgrade or downgrade would run,
+ * statement by statement, without running anything.
+ */
+Datum
+migr_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	char	   *target;
+	MigrOperation op = migr_direction_arguments(fcinfo, &target);
+	List	   *steps;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	migr_analysis_search_path(namespace_search_path);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(&scope);
+
+	graph = migr_graph_load();
+	steps = migr_plan_steps(graph, op, list_make1(target), false, target);
+	foreach(lc, steps)
+	{
+		MigrPlanStep *step = lfirst(lc);
+		MigrRevisionRow *row = migr_catalog_fetch_revision(graph->nodes[step->node].id);
+		ListCell   *lc2;
+
+		foreach(lc2, migr_parse_script(migr_step_script(row, step->up), row->id,
+									   step->up ? "upgrade" : "downgrade"))
+		{
+			MigrStatement *st = lfirst(lc2);
+			MigrStatementInfo info;
+			Datum		values[11];
+			bool		nulls[11] = {0};
+
+			migr_analyze_statement(st->parsetree, &info);
+			values[0] = Int32GetDatum(foreach_current_index(lc) + 1);
+			values[1] = CStringGetTextDatum(row->id);
+			values[2] = Int32GetDatum(st->number);
+			values[3] = Int32GetDatum(st->line);
+			values[4] = CStringGetTextDatum(st->text);
+			values[5] = CStringGetTextDatum(info.tag);
+			values[6] = locks_array(info.locks);
+			values[7] = BoolGetDatum(info.rewrites);
+			values[8] = BoolGetDatum(info.scans);
+			values[9] = BoolGetDatum(info.destructive);
+			values[10] = BoolGetDatum(info.transactional);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

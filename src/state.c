@@ -1,19 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * state.c
- *		Backend-local execution state: the cover of a migr_script() step.
+ *		Backend-local execution state: which migr work runs in this backend
+ *		(an operation's scripts, a migr_script() step), whether the library
+ *		was loaded at the start of the session, and the cover of a
+ *		migr_script() step.
  *
- * Between migr_step_begin() and migr_step_end() the statements of a step
- * run at the top level of a psql session, not inside a migr function.  The
- * production DDL guard must let them through, and only them: the cover
- * holds the step's registered statements, in order, and a cursor on the
- * next one.  Each statement the client sends while the cover is up is
- * compared with the next registered statement, parse tree against parse
- * tree (the server's parser, locations ignored): when they are equal the
- * cursor moves on and, for as long as that statement runs, DDL it does
- * (directly, or in a DO block or function it calls) is covered.  Any other
- * statement is not covered: the guard treats its DDL as ad-hoc.
- * migr_step_end() records the step only when the cursor reached the end.
+ * The DDL guard (guard.c) and the nesting check of every entry point ask
+ * here, so that what lets DDL through in production is decided in one
+ * place, below every file that sets it: the step engine (runner.c) marks an
+ * operation running, migr_step_begin()/migr_step_end() (offline.c) mark a
+ * script step begun, the hooks (guard.c) report the statements a client
+ * sends.
+ *
+ * The cover of a step.  Between migr_step_begin() and migr_step_end() the
+ * statements of a step run at the top level of a psql session, not inside
+ * a migr function.  The production DDL guard must let them through, and
+ * only them: the cover holds the step's registered statements, in order,
+ * and a cursor on the next one.  Each statement the client sends while the
+ * cover is up is compared with the next registered statement, parse tree
+ * against parse tree (the server's parser, locations ignored): when they
+ * are equal the cursor moves on and, for as long as that statement runs,
+ * DDL it does (directly, or in a DO block or function it calls) is
+ * covered.  Any other statement is not covered: the guard treats its DDL
+ * as ad-hoc.  migr_step_end() records the step only when the cursor
+ * reached the end.
  *
  * The hooks in guard.c report each top-level statement here; a statement
  * counts as run when it started, because a statement that fails aborts its
@@ -36,6 +47,86 @@
 #include "utils/memutils.h"
 
 #include "migr.h"
+
+/* ---------------------------------------------------------------------
+ * Which migr work runs in this backend
+ * ---------------------------------------------------------------------
+ */
+
+/* An operation runs its scripts: they may not start another one. */
+static bool operation_active = false;
+
+/* A migr_script() step was begun and has not ended. */
+static bool script_step_begun = false;
+
+/* The library was loaded at the start of this session (or server). */
+static bool loaded_at_start = false;
+
+void
+migr_set_operation_active(bool active)
+{
+	operation_active = active;
+}
+
+void
+migr_set_script_step_begun(bool begun)
+{
+	script_step_begun = begun;
+}
+
+bool
+migr_script_step_begun(void)
+{
+	return script_step_begun;
+}
+
+/*
+ * Is a migr_script() step's statement running now: a step was begun, and
+ * its cover holds for the statement the client sent?
+ */
+bool
+migr_script_step_active(void)
+{
+	return script_step_begun && migr_step_cover_holds();
+}
+
+/* Is migr running a migration script in this backend right now? */
+bool
+migr_running_script(void)
+{
+	return operation_active || migr_script_step_active();
+}
+
+/*
+ * Refuse to start an operation from inside a migration script.
+ */
+void
+migr_check_not_nested(void)
+{
+	if (operation_active)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("migr functions cannot be called from a migration script"),
+				 errhint("Register and run each migration with its own call.")));
+}
+
+void
+migr_set_loaded_at_start(bool at_start)
+{
+	loaded_at_start = at_start;
+}
+
+/* Was the library loaded at the start of this session (or server)? */
+bool
+migr_loaded_at_start(void)
+{
+	return loaded_at_start;
+}
+
+/* ---------------------------------------------------------------------
+ * The cover of a migr_script() step
+ * ---------------------------------------------------------------------
+ */
 
 /* One registered statement of the covered step. */
 typedef struct CoverStatement

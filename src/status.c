@@ -133,7 +133,7 @@ migr_status(PG_FUNCTION_ARGS)
 	values[4] = BoolGetDatum(migr_allow_destructive);
 	values[5] = Int32GetDatum(migr_lock_timeout);
 	values[6] = Int32GetDatum(migr_statement_timeout);
-	values[7] = BoolGetDatum(migr_guard_preloaded());
+	values[7] = BoolGetDatum(migr_loaded_at_start());
 	values[8] = Int32GetDatum(migr_lock_step_holder());
 	values[9] = BoolGetDatum(details);
 	migr_catalog_exec(STATUS_SQL, 10, types, values, NULL, SPI_OK_SELECT);

@@ -1,0 +1,435 @@
+/*-------------------------------------------------------------------------
+ *
+ * checks.c
+ *		The policy gate: what a plan, a change or a script session must
+ *		satisfy before anything runs.
+ *
+ * Every rule that can refuse an operation as a whole lives here, so that
+ * the production guards read in one place: confirmation in production,
+ * checksums of applied revisions, the two-deploy rule (destructive
+ * statements acknowledged), whose privileges a script runs with (the
+ * registrant rule), which steps can run inside a transaction, and when a
+ * redo is allowed.  The entry points call migr_check_plan() (or
+ * migr_check_steps() between the steps of migr_upgrade_each) with a plan
+ * from plan.c; registration and repair call migr_check_change_allowed();
+ * the psql path calls migr_check_script_session().  Call inside an owner
+ * scope.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
+
+#include "migr.h"
+
+/* ---------------------------------------------------------------------
+ * Confirmation and checksums
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * In production, refuse "what" (a change) unless this session confirmed
+ * with migr.confirm_production.
+ */
+void
+migr_require_confirmation(const char *what)
+{
+	if (migr_environment != MIGR_ENV_PRODUCTION || migr_confirm_production)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_MIGR_CONFIRMATION_REQUIRED),
+			 errmsg("%s in production needs confirmation", what),
+			 errdetail("migr.environment is \"production\" and migr.confirm_production is not set."),
+			 errhint("Run SET migr.confirm_production = yes; (or SET LOCAL inside the deploy transaction) and repeat the call.")));
+}
+
+/*
+ * Refuse to go on while an applied revision does not match its scripts.
+ * Call inside an owner scope.
+ */
+void
+migr_check_checksums(void)
+{
+	List	   *mismatches = migr_catalog_checksum_mismatches();
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (mismatches == NIL)
+		return;
+	initStringInfo(&buf);
+	foreach(lc, mismatches)
+		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+	/* migr_redo() is refused in production and after launch. */
+	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
+				 errmsg("applied revisions no longer match their scripts"),
+				 errdetail("Changed since they ran: %s.", buf.data),
+				 errhint("See migr_validate(); then accept the stored scripts with migr_repair('%s'), and make further changes with a new revision.",
+						 (char *) linitial(mismatches))));
+	ereport(ERROR,
+			(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
+			 errmsg("applied revisions no longer match their scripts"),
+			 errdetail("Changed since they ran: %s.", buf.data),
+			 errhint("See migr_validate(); then run the new version with migr_redo('%s'), or accept the stored scripts with migr_repair('%s').",
+					 (char *) linitial(mismatches), (char *) linitial(mismatches))));
+}
+
+/* ---------------------------------------------------------------------
+ * The two-deploy rule, whose privileges, transactions
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * In production, a plan that runs destructive statements needs them
+ * acknowledged.  Going up, a revision registered with destructive => true
+ * or migr.allow_destructive acknowledges them.  Going down (a downgrade, or
+ * the first half of a redo), the script that runs is the downgrade kept
+ * when the revision was applied; a downgrade that drops or truncates what
+ * the upgrade made destroys the data put there since, so the statements of
+ * that script that PostgreSQL's parser says are destructive need
+ * migr.allow_destructive.  Checked before anything runs; the error lists
+ * the statements.
+ */
+static void
+check_destructive_steps(const MigrGraph *graph, List *steps)
+{
+	List	   *up_ids = NIL;
+	List	   *down_ids = NIL;
+	ListCell   *lc;
+	StringInfoData list;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	if (migr_environment != MIGR_ENV_PRODUCTION || migr_allow_destructive)
+		return;
+	foreach(lc, steps)
+	{
+		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
+
+		if (step->up)
+			up_ids = lappend(up_ids, graph->nodes[step->node].id);
+		else
+			down_ids = lappend(down_ids, graph->nodes[step->node].id);
+	}
+
+	initStringInfo(&list);
+	if (up_ids != NIL)
+	{
+		values[0] = migr_text_list_to_array(up_ids);
+		migr_catalog_exec("SELECT r.id, s.statement"
+						  "  FROM migr.revisions r,"
+						  "       unnest(r.destructive_statements) AS s(statement)"
+						  " WHERE r.id = ANY ($1) AND NOT r.destructive"
+						  " ORDER BY r.seq",
+						  1, types, values, NULL, SPI_OK_SELECT);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			appendStringInfo(&list, "\n  %s: %s", migr_result_text(i, 1),
+							 migr_result_text(i, 2));
+	}
+	if (list.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
+				 errmsg("upgrade runs destructive changes that were not acknowledged"),
+				 errdetail("Destructive statements:%s", list.data),
+				 errhint("Ship them in a deploy of their own; to run them, register the revision with destructive => true or SET migr.allow_destructive = on.")));
+
+	/* Downgrades: parse each kept script, newest step first as they run. */
+	foreach(lc, down_ids)
+	{
+		const char *id = lfirst(lc);
+		MigrRevisionRow *row = migr_catalog_fetch_revision(id);
+		const char *script = row ? migr_step_script(row, false) : NULL;
+		ListCell   *lc2;
+
+		if (script == NULL)
+			continue;
+		foreach(lc2, migr_parse_script(script, id, "downgrade"))
+		{
+			MigrStatement *stmt = lfirst(lc2);
+
+			if (migr_statement_is_destructive(stmt->parsetree))
+				appendStringInfo(&list, "\n  %s: %s", id, stmt->text);
+		}
+	}
+	if (list.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
+				 errmsg("downgrade runs destructive changes that were not acknowledged"),
+				 errdetail("Destructive statements:%s", list.data),
+				 errhint("A downgrade destroys the data written since the upgrade; to run it in production, SET migr.allow_destructive = on.")));
+}
+
+/* ---------------------------------------------------------------------
+ * Whose privileges a script runs with
+ *
+ * A script never runs with more privileges than the role that registered
+ * it (or last changed it), whoever calls migr.  Each step runs as the less
+ * privileged of the caller and the step's registrant: the caller when the
+ * registrant has all the caller's privileges, the registrant when the
+ * caller has all of the registrant's (a superuser running a deploy role's
+ * revisions runs them as the deploy role), and not at all when neither
+ * holds.  The runner switches to that role with a security-restricted
+ * context (runner.c), so nothing in the script can switch back.
+ * ---------------------------------------------------------------------
+ */
+
+/* The registrant of the script a step runs: see migr_step_script(). */
+Oid
+migr_step_registrant(const MigrRevisionRow *row, bool up)
+{
+	if (!up && row->applied)
+		return row->applied_downgrade_registrant;
+	return row->registrant;
+}
+
+/* Is "role" a role that exists now? */
+static bool
+role_exists(Oid role)
+{
+	return OidIsValid(role) &&
+		SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role));
+}
+
+/* Refuse a step whose registrant no longer exists (or was never known). */
+static void
+refuse_unknown_registrant(const char *revision)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("revision %s was registered by a role that no longer exists",
+					revision),
+			 errdetail("A script never runs with more privileges than the role that registered it."),
+			 errhint("Have a role with the privileges the script needs register the revision again.")));
+}
+
+/*
+ * The role a step registered by "registrant" runs as when "caller" runs it;
+ * refuses (42501) when the two roles' privileges are not comparable.
+ */
+Oid
+migr_step_role(Oid caller, Oid registrant, const char *revision)
+{
+	if (!role_exists(registrant))
+		refuse_unknown_registrant(revision);
+	if (has_privs_of_role(registrant, caller))
+		return caller;
+	if (has_privs_of_role(caller, registrant))
+		return registrant;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("revision %s was registered by role \"%s\", whose privileges neither include nor are included in those of role \"%s\" running it",
+					revision, GetUserNameFromId(registrant, false),
+					GetUserNameFromId(caller, false)),
+			 errdetail("A script runs with the privileges of the less privileged of the role that registered it and the role that runs it; these two roles cannot be compared."),
+			 errhint("Run the operation as role \"%s\" or as a role that has its privileges, such as a superuser.",
+					 GetUserNameFromId(registrant, false))));
+	return InvalidOid;			/* keep compiler quiet */
+}
+
+/*
+ * Every step of a plan must have a role to run as (migr_step_role), checked
+ * before anything runs.  One query for the whole plan: the registrant of
+ * each upgrade, and of each downgrade kept in migr.applied.
+ */
+static void
+check_registrants(const MigrGraph *graph, List *steps, Oid caller)
+{
+	List	   *up_ids = NIL;
+	List	   *down_ids = NIL;
+	Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[2];
+	ListCell   *lc;
+
+	if (steps == NIL)
+		return;
+	foreach(lc, steps)
+	{
+		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
+
+		if (step->up)
+			up_ids = lappend(up_ids, graph->nodes[step->node].id);
+		else
+			down_ids = lappend(down_ids, graph->nodes[step->node].id);
+	}
+	values[0] = migr_text_list_to_array(up_ids);
+	values[1] = migr_text_list_to_array(down_ids);
+	if (migr_catalog_has_registrants())
+		migr_catalog_exec("SELECT s.registrant::oid, min(s.id)"
+						  "  FROM (SELECT r.id, r.registrant FROM migr.revisions r"
+						  "         WHERE r.id = ANY ($1)"
+						  "        UNION ALL"
+						  "        SELECT a.revision, a.downgrade_registrant FROM migr.applied a"
+						  "         WHERE a.revision = ANY ($2)) s"
+						  " GROUP BY 1 ORDER BY 2",
+						  2, types, values, NULL, SPI_OK_SELECT);
+	else						/* a 0.1 catalog: by the name in created_by */
+		migr_catalog_exec("SELECT g.oid, min(r.id)"
+						  "  FROM migr.revisions r"
+						  "  LEFT JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
+						  " WHERE r.id = ANY ($1) OR r.id = ANY ($2)"
+						  " GROUP BY 1 ORDER BY 2",
+						  2, types, values, NULL, SPI_OK_SELECT);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		role = SPI_getbinval(SPI_tuptable->vals[i],
+										 SPI_tuptable->tupdesc, 1, &isnull);
+
+		(void) migr_step_role(caller, isnull ? InvalidOid : DatumGetObjectId(role),
+							  migr_result_text(i, 2));
+	}
+}
+
+/*
+ * The psql path: the statements of a migr_script() script run in the psql
+ * session as whoever it is, and RESET ROLE (or SET SESSION AUTHORIZATION,
+ * for a session that logged in as a superuser) takes them back to the
+ * role the session logged in as.  So a step runs only in a session whose
+ * login role, session role and current role ("caller", captured before
+ * any owner scope) all have no privileges beyond the registrant's.
+ */
+void
+migr_check_script_session(const MigrRevisionRow *row, bool up, Oid caller)
+{
+	Oid			registrant = migr_step_registrant(row, up);
+	Oid			users[3] = {GetAuthenticatedUserId(), GetSessionUserId(), caller};
+
+	if (!role_exists(registrant))
+		refuse_unknown_registrant(row->id);
+	for (int i = 0; i < (int) lengthof(users); i++)
+		if (!has_privs_of_role(registrant, users[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("revision %s was registered by role \"%s\", which does not have the privileges of role \"%s\" running this script",
+							row->id, GetUserNameFromId(registrant, false),
+							GetUserNameFromId(users[i], false)),
+					 errdetail("The statements of a migr_script() script run with the privileges of the role the psql session logged in as, which RESET ROLE returns to."),
+					 errhint("Run the script in a session that logs in as role \"%s\".",
+							 GetUserNameFromId(registrant, false))));
+}
+
+/*
+ * Changing a revision (registering it again, repairing it) is refused to a
+ * role that lacks the privileges of its registrant, as PostgreSQL refuses
+ * CREATE OR REPLACE FUNCTION on another role's function.  A revision whose
+ * registrant no longer exists may be taken over.  "caller" is the role
+ * calling migr (not the extension owner a catalog scope runs as).
+ */
+void
+migr_check_change_allowed(Oid caller, Oid registrant, const char *revision,
+						  const char *change)
+{
+	if (!role_exists(registrant) || has_privs_of_role(caller, registrant))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s revision %s is refused: it was registered by role \"%s\", whose privileges role \"%s\" does not have",
+					change, revision, GetUserNameFromId(registrant, false),
+					GetUserNameFromId(caller, false)),
+			 errdetail("Whoever changes a revision becomes its registrant, and its scripts may run with the registrant's privileges."),
+			 errhint("Change it as role \"%s\", or register a new revision.",
+					 GetUserNameFromId(registrant, false))));
+}
+
+/*
+ * A revision that cannot run inside a transaction is applied with the
+ * script migr_script() writes; refuse the plan before anything runs.
+ */
+static void
+check_transactional(const MigrGraph *graph, List *steps)
+{
+	ListCell   *lc;
+
+	foreach(lc, steps)
+	{
+		const MigrNode *node = &graph->nodes[((MigrPlanStep *) lfirst(lc))->node];
+
+		if (!node->transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("revision %s cannot run inside a transaction", node->id),
+					 errdetail("It has statements such as CREATE INDEX CONCURRENTLY that PostgreSQL runs only outside a transaction block."),
+					 errhint("Apply the plan with the psql script from migr_script(): psql -v ON_ERROR_STOP=1 -f the_script.sql")));
+	}
+}
+
+/*
+ * migr_redo() downgrades and upgrades again: what was written since the
+ * revision ran is lost.  That is for development: in production, and
+ * anywhere after launch (when applied revisions can no longer be edited,
+ * so there is no new version to run), it is refused.
+ */
+static void
+check_redo_allowed(void)
+{
+	bool		production = migr_environment == MIGR_ENV_PRODUCTION;
+
+	if (production || migr_catalog_launched())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migr_redo() is refused %s", production ? "in production" : "after launch"),
+				 errdetail("A redo downgrades and upgrades again, and loses the data written in between."),
+				 errhint("Register a new revision that makes the further change.")));
+}
+
+/* What an operation is called in the refusal that asks for confirmation. */
+static const char *
+operation_phrase(MigrOperation op)
+{
+	return op == OP_UPGRADE ? "an upgrade"
+		: op == OP_DOWNGRADE ? "a downgrade"
+		: op == OP_STAMP ? "a stamp" : "a redo";
+}
+
+/* The checks of the steps themselves; see migr_check_plan(). */
+static void
+check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
+			const MigrCaller *caller, bool offline)
+{
+	if (op == OP_REDO)
+		check_redo_allowed();
+	if (op != OP_STAMP)
+		check_destructive_steps(graph, steps);
+	if (op != OP_STAMP)
+	{
+		check_registrants(graph, steps, caller->current_user_id);
+		if (!offline)
+			check_transactional(graph, steps);
+	}
+}
+
+/*
+ * The checks a non-empty plan must pass before it runs.  "offline" is set
+ * for the script of migr_script(), which can run what a transaction can't.
+ */
+void
+migr_check_plan(const MigrGraph *graph, MigrOperation op, List *steps,
+				const MigrCaller *caller, bool offline)
+{
+	migr_require_confirmation(operation_phrase(op));
+	if (op == OP_UPGRADE)
+		migr_check_checksums();
+	check_steps(graph, op, steps, caller, offline);
+}
+
+/*
+ * migr_check_plan() without the checksum check, which reads every applied
+ * revision: for the later steps of migr_upgrade_each, whose whole plan was
+ * checked before the first, while no other migr operation ran since.
+ */
+void
+migr_check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
+				 const MigrCaller *caller, bool offline)
+{
+	migr_require_confirmation(operation_phrase(op));
+	check_steps(graph, op, steps, caller, offline);
+}
+
