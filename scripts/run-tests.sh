@@ -36,7 +36,8 @@
 #              file makes its own nodes ($node->init; $node->start); the
 #              installed migr is what they load.  The cwd is the scratch copy
 #              of test/ (../examples and ../expected are copied beside it,
-#              and ../bin from the checkout).  MIGR_REPO is the directory
+#              and ../bin, ../src and ../scripts/check-layers.sh from the
+#              checkout).  MIGR_REPO is the directory
 #              holding these copies (test/, examples/, expected/, bin/), for
 #              tests that run the shell tools: "$ENV{MIGR_REPO}/bin/migr-load".
 #              Environment: PATH starts with /usr/lib/postgresql/15/bin;
@@ -133,8 +134,11 @@ copy_to_scratch "$SRC" "$TEST_ROOT/test"
 for d in expected examples; do
     [ -d "$TEST_ROOT/$d" ] && copy_to_scratch "$SRC" "$TEST_ROOT/$d"
 done
-# The shell tools always come from the checkout (TAP tests run them).
+# The shell tools always come from the checkout (TAP tests run them), and
+# so do src/ and the layer check (040_layers reads the call graph).
 [ -d "$REPO/bin" ] && copy_to_scratch "$SRC" "$REPO/bin"
+copy_to_scratch "$SRC/src" "$REPO"/src/*.c "$REPO"/src/*.h
+copy_to_scratch "$SRC/scripts" "$REPO/scripts/check-layers.sh"
 EXTRA_CONF=
 [ -f "$SRC/test/extra.conf" ] && EXTRA_CONF=$SRC/test/extra.conf
 

@@ -43,6 +43,8 @@ packages=(
     libipc-run-perl
     graphviz
     python3-alembic             # test/graph_diff.py: the graph against Alembic
+    cscope                      # scripts/check-layers.sh: who calls whom in src/
+    universal-ctags             # scripts/check-layers.sh, scripts/indent.sh
     make
     gcc
 )
