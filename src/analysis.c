@@ -38,28 +38,19 @@
 #include "migr.h"
 
 /*
- * The search_path the caller's scripts are written for.  Analysis runs
- * while migr reads its catalog with its own search_path, so names in a
- * script are looked up with this one, set around each lookup.  Only
- * catalog lookups happen under it; nothing runs.
+ * Analysis runs while migr reads its catalog with its own search_path, so
+ * the names in a script are looked up with the search_path the caller's
+ * scripts are written for ("search_path", passed down from the entry
+ * points), set around each lookup.  Only catalog lookups happen under it;
+ * nothing runs.  NULL looks names up with the current search_path.
  */
-static char *caller_search_path = NULL;
-
-void
-migr_analysis_search_path(const char *search_path)
-{
-	if (caller_search_path)
-		pfree(caller_search_path);
-	caller_search_path = MemoryContextStrdup(TopMemoryContext, search_path);
-}
-
 static int
-use_caller_search_path(void)
+use_search_path(const char *search_path)
 {
 	int			nest = NewGUCNestLevel();
 
-	if (caller_search_path)
-		(void) set_config_option("search_path", caller_search_path,
+	if (search_path)
+		(void) set_config_option("search_path", search_path,
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
 	return nest;
@@ -91,7 +82,10 @@ add_created(MigrStatementInfo *info, const RangeVar *rv)
 	info->creates = lappend(info->creates, pstrdup(rv->relname));
 }
 
-/* Does any function called in the raw expression have a volatile version? */
+/*
+ * Does any function called in the raw expression have a volatile version?
+ * "context" is the search_path to look the functions up with.
+ */
 static bool
 calls_volatile_walker(Node *node, void *context)
 {
@@ -99,7 +93,7 @@ calls_volatile_walker(Node *node, void *context)
 		return false;
 	if (IsA(node, FuncCall))
 	{
-		int			nest = use_caller_search_path();
+		int			nest = use_search_path((const char *) context);
 		FuncCandidateList c = FuncnameGetCandidates(((FuncCall *) node)->funcname,
 													-1, NIL, false, false,
 													false, true);
@@ -135,13 +129,13 @@ is_serial(const TypeName *type)
  * a serial or identity column, and a stored generated column.
  */
 static bool
-column_add_rewrites(const ColumnDef *col)
+column_add_rewrites(const ColumnDef *col, const char *search_path)
 {
 	ListCell   *lc;
 
 	if (is_serial(col->typeName))
 		return true;
-	if (col->raw_default && calls_volatile_walker(col->raw_default, NULL))
+	if (col->raw_default && calls_volatile_walker(col->raw_default, (void *) search_path))
 		return true;
 	foreach(lc, col->constraints)
 	{
@@ -150,7 +144,7 @@ column_add_rewrites(const ColumnDef *col)
 		if (con->contype == CONSTR_IDENTITY || con->contype == CONSTR_GENERATED)
 			return true;
 		if (con->contype == CONSTR_DEFAULT && con->raw_expr &&
-			calls_volatile_walker(con->raw_expr, NULL))
+			calls_volatile_walker(con->raw_expr, (void *) search_path))
 			return true;
 	}
 	return false;
@@ -162,9 +156,10 @@ column_add_rewrites(const ColumnDef *col)
  * can't be told, assume it does.
  */
 static bool
-type_change_rewrites(const RangeVar *rv, const char *column, const TypeName *type)
+type_change_rewrites(const RangeVar *rv, const char *column, const TypeName *type,
+					 const char *search_path)
 {
-	int			nest = use_caller_search_path();
+	int			nest = use_search_path(search_path);
 	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 	AttrNumber	attnum;
 	Oid			old_type;
@@ -221,7 +216,8 @@ typmod_change_is_free(Oid type, int32 old_typmod, int32 new_typmod)
 }
 
 static void
-analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info)
+analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info,
+					const char *search_path)
 {
 	ListCell   *lc;
 
@@ -238,7 +234,7 @@ analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info)
 					ColumnDef  *col = castNode(ColumnDef, cmd->def);
 					ListCell   *lc2;
 
-					if (column_add_rewrites(col))
+					if (column_add_rewrites(col, search_path))
 						info->rewrites = true;
 					foreach(lc2, col->constraints)
 					{
@@ -251,7 +247,8 @@ analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info)
 				}
 			case AT_AlterColumnType:
 				if (type_change_rewrites(stmt->relation, cmd->name,
-										 castNode(ColumnDef, cmd->def)->typeName))
+										 castNode(ColumnDef, cmd->def)->typeName,
+										 search_path))
 					info->rewrites = true;
 				break;
 			case AT_SetNotNull:
@@ -283,10 +280,12 @@ analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info)
 }
 
 /*
- * Fill "info" with what "parsetree" does.
+ * Fill "info" with what "parsetree" does; names in it are looked up with
+ * "search_path" (the caller's, see use_search_path).
  */
 void
-migr_analyze_statement(Node *parsetree, MigrStatementInfo *info)
+migr_analyze_statement(Node *parsetree, const char *search_path,
+					   MigrStatementInfo *info)
 {
 	ListCell   *lc;
 
@@ -345,7 +344,7 @@ migr_analyze_statement(Node *parsetree, MigrStatementInfo *info)
 				break;
 			}
 		case T_AlterTableStmt:
-			analyze_alter_table((AlterTableStmt *) parsetree, info);
+			analyze_alter_table((AlterTableStmt *) parsetree, info, search_path);
 			break;
 		case T_DropStmt:
 			{
@@ -493,7 +492,7 @@ add_finding(List **findings, const char *rule, const char *severity,
 /* Lint one ALTER TABLE on an existing table. */
 static void
 lint_alter_table(AlterTableStmt *stmt, const MigrStatement *st,
-				 HTAB *validated, List **findings)
+				 HTAB *validated, const char *search_path, List **findings)
 {
 	ListCell   *lc;
 	char	   *rel = rangevar_name(stmt->relation);
@@ -505,7 +504,7 @@ lint_alter_table(AlterTableStmt *stmt, const MigrStatement *st,
 		switch (cmd->subtype)
 		{
 			case AT_AddColumn:
-				if (column_add_rewrites(castNode(ColumnDef, cmd->def)))
+				if (column_add_rewrites(castNode(ColumnDef, cmd->def), search_path))
 					add_finding(findings, "add-column-rewrite", "warning", st,
 								psprintf("adding column %s to %s rewrites the whole table under an ACCESS EXCLUSIVE lock (volatile default, serial, identity or stored generated column)",
 										 castNode(ColumnDef, cmd->def)->colname, rel),
@@ -513,7 +512,8 @@ lint_alter_table(AlterTableStmt *stmt, const MigrStatement *st,
 				break;
 			case AT_AlterColumnType:
 				if (type_change_rewrites(stmt->relation, cmd->name,
-										 castNode(ColumnDef, cmd->def)->typeName))
+										 castNode(ColumnDef, cmd->def)->typeName,
+										 search_path))
 					add_finding(findings, "column-type-rewrite", "warning", st,
 								psprintf("changing the type of %s.%s rewrites the table under an ACCESS EXCLUSIVE lock",
 										 rel, cmd->name),
@@ -558,10 +558,11 @@ lint_alter_table(AlterTableStmt *stmt, const MigrStatement *st,
 
 /*
  * Lint the statements of one script.  Objects the script itself creates
- * are exempt: a new table can be indexed and altered freely.
+ * are exempt: a new table can be indexed and altered freely.  Names are
+ * looked up with "search_path", the caller's.
  */
 List *
-migr_lint_statements(List *statements)
+migr_lint_statements(List *statements, const char *search_path)
 {
 	List	   *findings = NIL;
 	HTAB	   *created = name_set_create("migr lint created");
@@ -577,7 +578,7 @@ migr_lint_statements(List *statements)
 		ListCell   *lc2;
 
 		CHECK_FOR_INTERRUPTS();
-		migr_analyze_statement(tree, &info);
+		migr_analyze_statement(tree, search_path, &info);
 
 		if (exclusive != NULL)
 		{
@@ -609,7 +610,7 @@ migr_lint_statements(List *statements)
 						if (lfirst_node(AlterTableCmd, lc2)->subtype == AT_ValidateConstraint)
 							name_set_add(validated, stmt->relation->relname);
 					if (!name_in(created, stmt->relation))
-						lint_alter_table(stmt, st, validated, &findings);
+						lint_alter_table(stmt, st, validated, search_path, &findings);
 					break;
 				}
 			case T_DropStmt:

@@ -467,7 +467,6 @@ migr_capture_caller(MigrCaller *caller)
 	caller->session_user_name = GetUserNameFromId(GetSessionUserId(), false);
 	caller->current_user_name = GetUserNameFromId(GetUserId(), false);
 	caller->search_path = pstrdup(namespace_search_path);
-	migr_analysis_search_path(caller->search_path);
 }
 
 /*

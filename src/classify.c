@@ -5,10 +5,11 @@
  *
  * A statement is destructive when code written for the schema before it can
  * break after it: it drops, renames or moves an object, drops a column, a
- * constraint or a default, changes a column's type, makes a column NOT
- * NULL (old code may insert NULL), detaches a partition, revokes a
- * privilege, or truncates a table.  Data changes (INSERT, UPDATE, DELETE)
- * are not classified: old code keeps working on the rows that remain.  Everything else (creating, adding,
+ * constraint or a default (of a table or a domain), changes a column's
+ * type, makes a column or a domain NOT NULL (old code may insert NULL),
+ * detaches a partition, revokes a privilege, or truncates a table.  Data
+ * changes (INSERT, UPDATE, DELETE) are not classified: old code keeps
+ * working on the rows that remain.  Everything else (creating, adding,
  * inserting, updating) is additive.  The two-deploy rule ships destructive
  * statements in a deploy of their own, after the code stopped using what
  * they remove; a rollback across additive revisions only is safe.
@@ -81,8 +82,18 @@ migr_statement_is_destructive(Node *parsetree)
 		case T_GrantStmt:
 			return !((GrantStmt *) parsetree)->is_grant;
 		case T_AlterDomainStmt:
-			/* DROP CONSTRAINT, DROP DEFAULT */
-			return ((AlterDomainStmt *) parsetree)->subtype == 'X';
+			{
+				AlterDomainStmt *stmt = (AlterDomainStmt *) parsetree;
+
+				/*
+				 * As for a column: DROP CONSTRAINT ('X'), SET NOT NULL ('O')
+				 * and DROP DEFAULT ('T' without a default) are destructive;
+				 * SET DEFAULT, DROP NOT NULL, ADD and VALIDATE CONSTRAINT
+				 * are not.
+				 */
+				return stmt->subtype == 'X' || stmt->subtype == 'O' ||
+					(stmt->subtype == 'T' && stmt->def == NULL);
+			}
 		default:
 			return false;
 	}

@@ -500,10 +500,10 @@ typedef struct MigrFinding
 	const char *safer;
 } MigrFinding;
 
-extern void migr_analysis_search_path(const char *search_path);
-extern void migr_analyze_statement(Node *parsetree, MigrStatementInfo *info);
+extern void migr_analyze_statement(Node *parsetree, const char *search_path,
+								   MigrStatementInfo *info);
 extern const char *migr_lock_mode_name(int mode);
-extern List *migr_lint_statements(List *statements);
+extern List *migr_lint_statements(List *statements, const char *search_path);
 
 /* ---------------------------------------------------------------------
  * classify.c

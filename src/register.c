@@ -414,8 +414,8 @@ check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
  * such a script is refused.
  */
 static void
-check_transactional(MigrRevisionRow *row, List *statements, bool declared_null,
-					bool declared)
+check_transactional(MigrRevisionRow *row, List *statements,
+					const char *search_path, bool declared_null, bool declared)
 {
 	ListCell   *lc;
 	const MigrStatement *outside = NULL;
@@ -425,7 +425,8 @@ check_transactional(MigrRevisionRow *row, List *statements, bool declared_null,
 		MigrStatementInfo info;
 
 		CHECK_FOR_INTERRUPTS();
-		migr_analyze_statement(((MigrStatement *) lfirst(lc))->parsetree, &info);
+		migr_analyze_statement(((MigrStatement *) lfirst(lc))->parsetree,
+							   search_path, &info);
 		if (!info.transactional && outside == NULL)
 			outside = lfirst(lc);
 	}
@@ -441,11 +442,11 @@ check_transactional(MigrRevisionRow *row, List *statements, bool declared_null,
 
 /* Show the lint findings of a new or changed upgrade script as warnings. */
 static void
-warn_lint_findings(const char *id, List *statements)
+warn_lint_findings(const char *id, List *statements, const char *search_path)
 {
 	ListCell   *lc;
 
-	foreach(lc, migr_lint_statements(statements))
+	foreach(lc, migr_lint_statements(statements, search_path))
 	{
 		MigrFinding *f = lfirst(lc);
 
@@ -566,12 +567,13 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	check_destructive(&row, statements, !reg->destructive_given,
 					  reg->destructive_given && reg->destructive);
 	check_transactional(&row, list_concat_copy(statements, down_statements),
+						caller.search_path,
 						!reg->transactional_given,
 						reg->transactional_given && reg->transactional);
 
 	existing = migr_catalog_fetch_revision(row.id);
 	if (existing == NULL || strcmp(existing->checksum, row.checksum) != 0)
-		warn_lint_findings(row.id, statements);
+		warn_lint_findings(row.id, statements, caller.search_path);
 
 	/* Parents, dependencies and labels: not given keeps what is registered. */
 	if (reg->down_revision_given)

@@ -191,10 +191,11 @@ migr_lint(PG_FUNCTION_ARGS)
 	MigrGraph  *graph;
 	List	   *revisions = NIL;
 	ListCell   *lc;
+	char	   *search_path;	/* the caller's, to read the scripts with */
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	migr_analysis_search_path(namespace_search_path);
+	search_path = pstrdup(namespace_search_path);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	migr_owner_begin(&scope);
@@ -224,7 +225,8 @@ migr_lint(PG_FUNCTION_ARGS)
 		MigrRevisionRow *row = migr_catalog_fetch_revision(id);
 		ListCell   *lc2;
 
-		foreach(lc2, migr_lint_statements(migr_parse_script(row->upgrade, id, "upgrade")))
+		foreach(lc2, migr_lint_statements(migr_parse_script(row->upgrade, id, "upgrade"),
+										  search_path))
 		{
 			MigrFinding *f = lfirst(lc2);
 			Datum		values[7];
@@ -277,10 +279,11 @@ migr_plan(PG_FUNCTION_ARGS)
 	MigrOperation op = migr_direction_arguments(fcinfo, &target);
 	List	   *steps;
 	ListCell   *lc;
+	char	   *search_path;	/* the caller's, to read the scripts with */
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	migr_analysis_search_path(namespace_search_path);
+	search_path = pstrdup(namespace_search_path);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	migr_owner_begin(&scope);
@@ -301,7 +304,7 @@ migr_plan(PG_FUNCTION_ARGS)
 			Datum		values[11];
 			bool		nulls[11] = {0};
 
-			migr_analyze_statement(st->parsetree, &info);
+			migr_analyze_statement(st->parsetree, search_path, &info);
 			values[0] = Int32GetDatum(foreach_current_index(lc) + 1);
 			values[1] = CStringGetTextDatum(row->id);
 			values[2] = Int32GetDatum(st->number);

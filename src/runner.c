@@ -236,7 +236,7 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	/* The call's connection outlives its transactions; so does its memory. */
 	call_cxt = CurrentMemoryContext;
-	graph_cxt = AllocSetContextCreate(call_cxt, "migr_upgrade_each graph",
+	graph_cxt = AllocSetContextCreate(call_cxt, "migr graph",
 									  ALLOCSET_DEFAULT_SIZES);
 
 	/* Plan once, under the lock; remember the revisions by id. */

@@ -116,6 +116,23 @@ RESET migr.confirm_production;
 
 ALTER DATABASE contrib_regression RESET migr.environment;
 \c
+-- Every ALTER DOMAIN subcommand, classified as the same change to a column
+-- is: dropping a constraint or the default and SET NOT NULL are destructive.
+SELECT id, ds_class(id, sql) AS classified FROM (VALUES
+  ('dom_set_default',   'ALTER DOMAIN dm SET DEFAULT 0'),
+  ('dom_drop_default',  'ALTER DOMAIN dm DROP DEFAULT'),
+  ('dom_set_not_null',  'ALTER DOMAIN dm SET NOT NULL'),
+  ('dom_drop_not_null', 'ALTER DOMAIN dm DROP NOT NULL'),
+  ('dom_add_constr',    'ALTER DOMAIN dm ADD CONSTRAINT dm_pos CHECK (VALUE > 0)'),
+  ('dom_add_not_valid', 'ALTER DOMAIN dm ADD CONSTRAINT dm_pos CHECK (VALUE > 0) NOT VALID'),
+  ('dom_validate',      'ALTER DOMAIN dm VALIDATE CONSTRAINT dm_pos'),
+  ('dom_drop_constr',   'ALTER DOMAIN dm DROP CONSTRAINT dm_pos'),
+  ('dom_drop_if',       'ALTER DOMAIN dm DROP CONSTRAINT IF EXISTS dm_pos CASCADE'),
+  ('dom_rename',        'ALTER DOMAIN dm RENAME TO dm2'),
+  ('dom_rename_constr', 'ALTER DOMAIN dm RENAME CONSTRAINT dm_pos TO dm_positive'),
+  ('dom_set_schema',    'ALTER DOMAIN dm SET SCHEMA s'),
+  ('dom_owner',         'ALTER DOMAIN dm OWNER TO CURRENT_USER')
+) AS corpus(id, sql) ORDER BY id;
 SET client_min_messages = warning;
 DROP EXTENSION migr CASCADE;
 DROP TABLE IF EXISTS public.ds_t, public.ds_gone, public.ds_new;
