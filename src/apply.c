@@ -77,7 +77,7 @@ statement_error_callback(void *arg)
 {
 	StatementErrorContext *ctx = (StatementErrorContext *) arg;
 
-	errcontext("migration %s (%s), statement %d, line %d",
+	errcontext("migration \"%s\" (%s), statement %d, line %d",
 			   ctx->revision, ctx->which, ctx->statement->number,
 			   ctx->statement->line);
 }
@@ -155,8 +155,7 @@ run_script(const char *script, const char *revision, const char *which)
 		if (!standard_conforming_strings)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("statement %d of revision %s turned standard_conforming_strings off",
-							ctx.statement->number, revision),
+					 errmsg("a migration statement turned standard_conforming_strings off"),
 					 errhint("Scripts are always read and run with standard_conforming_strings on; write string literals that need backslash escapes as E'...'.")));
 	}
 	current_statement = NULL;
@@ -228,11 +227,17 @@ migr_emit_step_row(MigrRun *run, int number, const char *revision, bool up,
 	/* A procedure has no result set: say what was done instead. */
 	if (run->rsinfo == NULL)
 	{
-		ereport(NOTICE,
-				(errmsg("step %d: %s %s (%s) in %s", number,
-						up ? "applied" : "removed", revision, message,
-						DatumGetCString(DirectFunctionCall1(interval_out,
-															IntervalPGetDatum(migr_interval_between(started, finished)))))));
+		char	   *took = DatumGetCString(DirectFunctionCall1(interval_out,
+															   IntervalPGetDatum(migr_interval_between(started, finished))));
+
+		if (up)
+			ereport(NOTICE,
+					(errmsg("step %d: applied revision \"%s\" (%s) in %s",
+							number, revision, message, took)));
+		else
+			ereport(NOTICE,
+					(errmsg("step %d: removed revision \"%s\" (%s) in %s",
+							number, revision, message, took)));
 		return;
 	}
 
@@ -347,7 +352,7 @@ migr_run_steps(MigrRun *run, List *steps, int number)
 		for (int k = 0; k < n; k++)
 		{
 			if (rows[k] == NULL)
-				elog(ERROR, "revision %s disappeared while migr held its lock", ids[k]);
+				elog(ERROR, "revision \"%s\" disappeared while migr held its lock", ids[k]);
 			execute_step(run, (MigrPlanStep *) list_nth(steps, first + k),
 						 number + first + k, rows[k]);
 		}
@@ -386,7 +391,7 @@ migr_execute_plan(MigrRun *run)
 		edata = CopyErrorData();
 		if (failed != NULL)
 			ereport(LOG,
-					(errmsg("migr: %s of revision %s failed: SQLSTATE %s: %s",
+					(errmsg("migr: %s of revision \"%s\" failed: SQLSTATE %s: %s",
 							failed->up ? "upgrade" : "downgrade", failed->revision,
 							unpack_sql_state(edata->sqlerrcode), edata->message),
 					 errdetail("Failed statement: %s\nCalled by role \"%s\" (session user \"%s\"); the script ran as role \"%s\".",
@@ -501,15 +506,15 @@ migr_resolve_in_progress(List *ids, const char *operation, bool confirm)
 	ListCell   *lc;
 
 	if (resolved != NIL && confirm)
-		migr_require_confirmation("a stamp");
+		migr_require_confirmation(MIGR_CONFIRM_STAMP);
 	foreach(lc, resolved)
 	{
 		MigrInProgress *p = lfirst(lc);
 
 		ereport(NOTICE,
-				(errmsg("step %s (%s) of a migr script, begun at %s, is no longer in progress",
+				(errmsg("step \"%s\" (%s) of a migr script, begun at %s, is no longer in progress",
 						p->revision, p->direction, p->started_at),
-				 errdetail("This %s records where revision %s is.",
+				 errdetail("This %s records where revision \"%s\" is.",
 						   operation, p->revision)));
 	}
 }

@@ -34,17 +34,44 @@
  */
 
 /*
- * In production, refuse "what" (a change) unless this session confirmed
- * with migr.confirm_production.
+ * In production, refuse "action" (a change) unless this session confirmed
+ * with migr.confirm_production.  One whole message per action.
  */
 void
-migr_require_confirmation(const char *what)
+migr_require_confirmation(MigrConfirmAction action)
 {
+	const char *msg = NULL;
+
 	if (migr_environment != MIGR_ENV_PRODUCTION || migr_confirm_production)
 		return;
+	switch (action)
+	{
+		case MIGR_CONFIRM_UPGRADE:
+			msg = gettext_noop("an upgrade in production needs confirmation");
+			break;
+		case MIGR_CONFIRM_DOWNGRADE:
+			msg = gettext_noop("a downgrade in production needs confirmation");
+			break;
+		case MIGR_CONFIRM_STAMP:
+			msg = gettext_noop("a stamp in production needs confirmation");
+			break;
+		case MIGR_CONFIRM_REDO:
+			msg = gettext_noop("a redo in production needs confirmation");
+			break;
+		case MIGR_CONFIRM_LAUNCH:
+			msg = gettext_noop("launching in production needs confirmation");
+			break;
+		case MIGR_CONFIRM_REPAIR:
+			msg = gettext_noop("repairing a revision in production needs confirmation");
+			break;
+		case MIGR_CONFIRM_REGISTER:
+			msg = gettext_noop("registering a revision in production needs confirmation");
+			break;
+	}
+	Assert(msg != NULL);
 	ereport(ERROR,
 			(errcode(ERRCODE_MIGR_CONFIRMATION_REQUIRED),
-			 errmsg("%s in production needs confirmation", what),
+			 errmsg_internal("%s", _(msg)),
 			 errdetail("migr.environment is \"production\" and migr.confirm_production is not set."),
 			 errhint("Run SET migr.confirm_production = yes; (or SET LOCAL inside the deploy transaction) and repeat the call.")));
 }
@@ -64,7 +91,7 @@ migr_check_checksums(void)
 		return;
 	initStringInfo(&buf);
 	foreach(lc, mismatches)
-		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+		appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "", (char *) lfirst(lc));
 	/* migr_redo() is refused in production and after launch. */
 	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
 		ereport(ERROR,
@@ -203,7 +230,7 @@ refuse_unknown_registrant(const char *revision)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("revision %s was registered by a role that no longer exists",
+			 errmsg("revision \"%s\" was registered by a role that no longer exists",
 					revision),
 			 errdetail("A script never runs with more privileges than the role that registered it."),
 			 errhint("Have a role with the privileges the script needs register the revision again.")));
@@ -224,7 +251,7 @@ migr_step_role(Oid caller, Oid registrant, const char *revision)
 		return registrant;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("revision %s was registered by role \"%s\", whose privileges neither include nor are included in those of role \"%s\" running it",
+			 errmsg("revision \"%s\" was registered by role \"%s\", whose privileges neither include nor are included in those of role \"%s\" running it",
 					revision, GetUserNameFromId(registrant, false),
 					GetUserNameFromId(caller, false)),
 			 errdetail("A script runs with the privileges of the less privileged of the role that registered it and the role that runs it; these two roles cannot be compared."),
@@ -308,7 +335,7 @@ migr_check_script_session(const MigrRevisionRow *row, bool up, Oid caller)
 		if (!has_privs_of_role(registrant, users[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("revision %s was registered by role \"%s\", which does not have the privileges of role \"%s\" running this script",
+					 errmsg("revision \"%s\" was registered by role \"%s\", which does not have the privileges of role \"%s\" running this script",
 							row->id, GetUserNameFromId(registrant, false),
 							GetUserNameFromId(users[i], false)),
 					 errdetail("The statements of a migr_script() script run with the privileges of the role the psql session logged in as, which RESET ROLE returns to."),
@@ -325,14 +352,18 @@ migr_check_script_session(const MigrRevisionRow *row, bool up, Oid caller)
  */
 void
 migr_check_change_allowed(Oid caller, Oid registrant, const char *revision,
-						  const char *change)
+						  bool repairing)
 {
+	const char *msg;
+
 	if (!role_exists(registrant) || has_privs_of_role(caller, registrant))
 		return;
+	msg = repairing
+		? gettext_noop("repairing revision \"%s\" is refused: it was registered by role \"%s\", whose privileges role \"%s\" does not have")
+		: gettext_noop("changing revision \"%s\" is refused: it was registered by role \"%s\", whose privileges role \"%s\" does not have");
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s revision %s is refused: it was registered by role \"%s\", whose privileges role \"%s\" does not have",
-					change, revision, GetUserNameFromId(registrant, false),
+			 errmsg(msg, revision, GetUserNameFromId(registrant, false),
 					GetUserNameFromId(caller, false)),
 			 errdetail("Whoever changes a revision becomes its registrant, and its scripts may run with the registrant's privileges."),
 			 errhint("Change it as role \"%s\", or register a new revision.",
@@ -355,9 +386,9 @@ check_transactional(const MigrGraph *graph, List *steps)
 		if (!node->transactional)
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-					 errmsg("revision %s cannot run inside a transaction", node->id),
+					 errmsg("revision \"%s\" cannot run inside a transaction", node->id),
 					 errdetail("It has statements such as CREATE INDEX CONCURRENTLY that PostgreSQL runs only outside a transaction block."),
-					 errhint("Apply the plan with the psql script from migr_script(): psql -v ON_ERROR_STOP=1 -f the_script.sql")));
+					 errhint("Apply the plan with the psql script from migr_script(): psql -v ON_ERROR_STOP=1 -f the_script.sql.")));
 	}
 }
 
@@ -375,18 +406,20 @@ check_redo_allowed(void)
 	if (production || migr_catalog_launched())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migr_redo() is refused %s", production ? "in production" : "after launch"),
+				 production
+				 ? errmsg("migr_redo() is refused in production")
+				 : errmsg("migr_redo() is refused after launch"),
 				 errdetail("A redo downgrades and upgrades again, and loses the data written in between."),
 				 errhint("Register a new revision that makes the further change.")));
 }
 
-/* What an operation is called in the refusal that asks for confirmation. */
-static const char *
-operation_phrase(MigrOperation op)
+/* The confirmation an operation asks for in production. */
+static MigrConfirmAction
+operation_confirm_action(MigrOperation op)
 {
-	return op == OP_UPGRADE ? "an upgrade"
-		: op == OP_DOWNGRADE ? "a downgrade"
-		: op == OP_STAMP ? "a stamp" : "a redo";
+	return op == OP_UPGRADE ? MIGR_CONFIRM_UPGRADE
+		: op == OP_DOWNGRADE ? MIGR_CONFIRM_DOWNGRADE
+		: op == OP_STAMP ? MIGR_CONFIRM_STAMP : MIGR_CONFIRM_REDO;
 }
 
 /* The checks of the steps themselves; see migr_check_plan(). */
@@ -414,7 +447,7 @@ void
 migr_check_plan(const MigrGraph *graph, MigrOperation op, List *steps,
 				const MigrCaller *caller, bool offline)
 {
-	migr_require_confirmation(operation_phrase(op));
+	migr_require_confirmation(operation_confirm_action(op));
 	if (op == OP_UPGRADE)
 		migr_check_checksums();
 	check_steps(graph, op, steps, caller, offline);
@@ -429,7 +462,7 @@ void
 migr_check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
 				 const MigrCaller *caller, bool offline)
 {
-	migr_require_confirmation(operation_phrase(op));
+	migr_require_confirmation(operation_confirm_action(op));
 	check_steps(graph, op, steps, caller, offline);
 }
 

@@ -539,7 +539,7 @@ check_filename(const MigrFile *file)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("migration file \"%s\" does not match its revision %s",
+			 errmsg("migration file \"%s\" does not match its revision \"%s\"",
 					file->filename, file->id),
 			 errdetail("The file name without \".sql\" must be the revision id, or the id followed by \"_\" and anything."),
 			 errhint("Rename the file to \"%s.sql\" or \"%s_<description>.sql\".",
@@ -622,7 +622,7 @@ check_writable(const MigrFile *file)
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("revision %s cannot be written as a migration file", file->id),
+				 errmsg("revision \"%s\" cannot be written as a migration file", file->id),
 				 errdetail_internal("%s", problem),
 				 errhint("Register the revision again (before it is applied) with a message on one line and no script line starting with \"%s\" or looking like it.",
 						 MARKER)));
@@ -693,7 +693,7 @@ file_error_callback(void *arg)
 	if (file->display != NULL)
 		errcontext("migration file \"%s\" (%s)", file->display, where.data);
 	else
-		errcontext("migration file of revision %s (%s)", file->id, where.data);
+		errcontext("migration file of revision \"%s\" (%s)", file->id, where.data);
 }
 
 /* Register the revision "file" describes; says what happened. */
@@ -850,7 +850,7 @@ migr_load_files(PG_FUNCTION_ARGS)
 			if (strcmp(files[j].id, file->id) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("migration files \"%s\" and \"%s\" both describe revision %s",
+						 errmsg("migration files \"%s\" and \"%s\" both describe revision \"%s\"",
 								files[j].display, file->display, file->id)));
 	}
 
@@ -1044,7 +1044,7 @@ migr_template(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		file.id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		migr_check_revision_id(file.id, "revision id");
+		migr_check_revision_id(file.id, false);
 	}
 	if (!PG_ARGISNULL(2))
 	{
@@ -1071,7 +1071,7 @@ migr_template(PG_FUNCTION_ARGS)
 	else if (migr_catalog_revision_exists(file.id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("revision %s already exists", file.id),
+				 errmsg("revision \"%s\" already exists", file.id),
 				 errhint("Leave out the id to get a fresh one.")));
 	file.down_revision = migr_new_revision_parents(names, !PG_ARGISNULL(2), file.id);
 	file.upgrade = "-- Write the upgrade here: SQL statements, run in the deploy's transaction.\n";

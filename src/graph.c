@@ -151,7 +151,7 @@ resolve_edges(MigrGraph *graph, MigrNode *node, List *ids, int *count,
 		if (p < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("revision %s refers to unknown revision %s",
+					 errmsg("revision \"%s\" refers to unknown revision \"%s\"",
 							node->id, (char *) lfirst(lc)),
 					 errhint("The table migr.revisions was changed by hand; restore the missing revision.")));
 		result[(*count)++] = p;
@@ -493,7 +493,11 @@ migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 	}
 
 	if (list_length(result) != count)
-		elog(ERROR, "revision graph contains a cycle");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the revision graph contains a cycle"),
+				 errdetail("Some revisions come after each other through their parents or dependencies."),
+				 errhint("The table migr.revisions was changed by hand; restore the parents and dependencies the revisions were registered with.")));
 	binaryheap_free(ready);
 	pfree(waiting);
 	return result;
@@ -508,7 +512,7 @@ migr_graph_id_list(const MigrGraph *graph, List *nodes)
 
 	initStringInfo(&buf);
 	foreach(lc, nodes)
-		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "",
+		appendStringInfo(&buf, "%s\"%s\"", buf.len > 0 ? ", " : "",
 						 graph->nodes[lfirst_int(lc)].id);
 	return buf.data;
 }

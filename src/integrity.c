@@ -84,7 +84,7 @@ migr_launch(PG_FUNCTION_ARGS)
 		Datum		values[1];
 		MigrEventRecord rec = {0};
 
-		migr_require_confirmation("launching");
+		migr_require_confirmation(MIGR_CONFIRM_LAUNCH);
 		migr_catalog_bump_generation();
 		values[0] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
 		migr_catalog_exec("INSERT INTO migr.launch (launched_at, launched_by)"
@@ -180,7 +180,7 @@ migr_repair(PG_FUNCTION_ARGS)
 	if (!migr_catalog_is_applied(id))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision %s is not applied", id),
+				 errmsg("revision \"%s\" is not applied", id),
 				 errhint("Only applied revisions have a checksum to repair.")));
 	row = migr_catalog_fetch_revision(id);
 	checksum = migr_checksum(row->upgrade, row->downgrade);
@@ -192,8 +192,8 @@ migr_repair(PG_FUNCTION_ARGS)
 		MigrEventRecord rec = {0};
 
 		migr_check_change_allowed(caller.current_user_id, row->registrant, id,
-								  "repairing");
-		migr_require_confirmation("repairing a revision");
+								  true);
+		migr_require_confirmation(MIGR_CONFIRM_REPAIR);
 		migr_catalog_bump_generation();
 		migr_catalog_exec("UPDATE migr.revisions SET checksum = $2 WHERE id = $1",
 						  2, types, values, NULL, SPI_OK_UPDATE);
@@ -213,7 +213,7 @@ migr_repair(PG_FUNCTION_ARGS)
 	}
 	else
 		ereport(NOTICE,
-				(errmsg("revision %s already matches its scripts", id)));
+				(errmsg("revision \"%s\" already matches its scripts", id)));
 
 	migr_owner_end(&scope);
 	MemoryContextSwitchTo(fn_cxt);

@@ -132,7 +132,7 @@ refuse_behind_running_step(const char *operation)
 				 errhint("Try again when the step has finished; migr_status() lists it under in_progress.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-			 errmsg("migr step %s (%s) is running outside a transaction in another session",
+			 errmsg("migr step \"%s\" (%s) is running outside a transaction in another session",
 					step->revision, step->direction),
 			 errdetail("Process %d began it at %s as %s. Waiting for it before %s would hold it up: statements such as CREATE INDEX CONCURRENTLY wait for every older transaction, and PostgreSQL would cancel one of the two.",
 					   pid, step->started_at, step->started_by, operation),

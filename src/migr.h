@@ -363,7 +363,19 @@ extern MigrOperation migr_direction_arguments(FunctionCallInfo fcinfo,
  * checks.c: the policy gate
  * ---------------------------------------------------------------------
  */
-extern void migr_require_confirmation(const char *what);
+/* What asks for confirmation in production: see migr_require_confirmation. */
+typedef enum MigrConfirmAction
+{
+	MIGR_CONFIRM_UPGRADE,
+	MIGR_CONFIRM_DOWNGRADE,
+	MIGR_CONFIRM_STAMP,
+	MIGR_CONFIRM_REDO,
+	MIGR_CONFIRM_LAUNCH,
+	MIGR_CONFIRM_REPAIR,
+	MIGR_CONFIRM_REGISTER
+} MigrConfirmAction;
+
+extern void migr_require_confirmation(MigrConfirmAction action);
 extern void migr_check_checksums(void);
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,
 							List *steps, const MigrCaller *caller, bool offline);
@@ -374,7 +386,7 @@ extern Oid	migr_step_role(Oid caller, Oid registrant, const char *revision);
 extern void migr_check_script_session(const MigrRevisionRow *row, bool up,
 									  Oid caller);
 extern void migr_check_change_allowed(Oid caller, Oid registrant,
-									  const char *revision, const char *change);
+									  const char *revision, bool repairing);
 
 /* ---------------------------------------------------------------------
  * apply.c: the step engine
@@ -559,6 +571,6 @@ extern List *migr_resolve_revisions(const MigrGraph *graph, const char *target);
 extern int	migr_resolve_revision(const MigrGraph *graph, const char *name);
 extern char *migr_resolve_revision_id(const char *name);
 extern bool migr_target_is_reached(const char *target);
-extern void migr_check_revision_id(const char *id, const char *what);
+extern void migr_check_revision_id(const char *id, bool label);
 
 #endif							/* MIGR_H */

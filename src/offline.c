@@ -271,7 +271,8 @@ check_step_state(const MigrGraph *graph, int n, bool up)
 	if (node->applied == up)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision %s is %s applied", node->id, up ? "already" : "not"),
+				 up ? errmsg("revision \"%s\" is already applied", node->id)
+				 : errmsg("revision \"%s\" is not applied", node->id),
 				 errhint("The script is out of date; generate it again with migr_script().")));
 
 	around = up ? migr_graph_ancestors(graph, list_make1_int(n))
@@ -281,8 +282,10 @@ check_step_state(const MigrGraph *graph, int n, bool up)
 		if (graph->nodes[m].applied != up)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision %s cannot go %s before revision %s",
-							node->id, up ? "up" : "down", graph->nodes[m].id),
+					 up ? errmsg("revision \"%s\" cannot go up before revision \"%s\"",
+								 node->id, graph->nodes[m].id)
+					 : errmsg("revision \"%s\" cannot go down before revision \"%s\"",
+							  node->id, graph->nodes[m].id),
 					 errhint("The script is out of date; generate it again with migr_script().")));
 }
 
@@ -301,11 +304,11 @@ notice_earlier_step(const char *id, bool up)
 		return;
 	if (strcmp(earlier->direction, dir) == 0)
 		ereport(NOTICE,
-				(errmsg("step %s (%s) was begun before, at %s, and did not finish; running it again",
+				(errmsg("step \"%s\" (%s) was begun before, at %s, and did not finish; running it again",
 						id, dir, earlier->started_at)));
 	else
 		ereport(NOTICE,
-				(errmsg("step %s (%s) was begun at %s and did not finish; running step %s (%s) instead",
+				(errmsg("step \"%s\" (%s) was begun at %s and did not finish; running step \"%s\" (%s) instead",
 						id, earlier->direction, earlier->started_at, id, dir),
 				 errdetail("Statements of the unfinished %s step may have run.",
 						   earlier->direction)));
@@ -336,7 +339,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a script step is running in this session already"),
-				 errdetail("Step %s (%s) began and has not ended; this error ends it.",
+				 errdetail("Step \"%s\" (%s) began and has not ended; this error ends it.",
 						   step_id, step_up ? "up" : "down"),
 				 errhint("Each migr_step_begin() needs its migr_step_end() first.")));
 
@@ -367,8 +370,9 @@ migr_script_begin(PG_FUNCTION_ARGS)
 	if (graph->nodes[step.node].transactional != in_block)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("step %s must run %s a transaction block", id,
-						graph->nodes[step.node].transactional ? "inside" : "outside"),
+				 graph->nodes[step.node].transactional
+				 ? errmsg("step \"%s\" must run inside a transaction block", id)
+				 : errmsg("step \"%s\" must run outside a transaction block", id),
 				 errhint("Run the script migr_script() wrote as it is, with psql -f and without -1.")));
 
 	/*
@@ -387,7 +391,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
 	if (strcmp(migr_checksum(row->upgrade, row->downgrade), checksum) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
-				 errmsg("revision %s changed since the script was written", id),
+				 errmsg("revision \"%s\" changed since the script was written", id),
 				 errhint("Generate the script again with migr_script().")));
 	check_step_state(graph, step.node, up);
 	/* exec (issue 9, item 4): psql runs the step as this session. */
@@ -454,16 +458,17 @@ migr_script_end(PG_FUNCTION_ARGS)
 	if (strcmp(id, step_id) != 0 || up != step_up)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("step %s (%s) is not the step running in this session",
+				 errmsg("step \"%s\" (%s) is not the step running in this session",
 						id, up ? "up" : "down"),
-				 errdetail("Step %s (%s) is running; this error ends it.",
+				 errdetail("Step \"%s\" (%s) is running; this error ends it.",
 						   step_id, step_up ? "up" : "down"),
 				 errhint("Run the script migr_script() wrote as it is.")));
 	if (IsTransactionBlock() != !migr_lock_session_held())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("step %s must end %s a transaction block", id,
-						migr_lock_session_held() ? "outside" : "inside"),
+				 migr_lock_session_held()
+				 ? errmsg("step \"%s\" must end outside a transaction block", id)
+				 : errmsg("step \"%s\" must end inside a transaction block", id),
 				 errhint("Run the script migr_script() wrote as it is, with psql -f and without -1.")));
 	migr_step_cover_check_complete(id, up);
 
@@ -480,7 +485,7 @@ migr_script_end(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("step %s (%s) was not begun", id, up ? "up" : "down"),
+				 errmsg("step \"%s\" (%s) was not begun", id, up ? "up" : "down"),
 				 errhint("Run the script migr_script() wrote as it is.")));
 	rec.started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 													   SPI_tuptable->tupdesc, 1,

@@ -91,7 +91,7 @@ plan_downgrade(MigrGraph *graph, const MigrPosition *pos, const char *target)
 
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("downgrade target %s is not applied", node->id),
+					 errmsg("downgrade target \"%s\" is not applied", node->id),
 					 current == NIL
 					 ? errdetail("The database is at base.")
 					 : errdetail("The database is at %s.",
@@ -112,8 +112,8 @@ plan_downgrade(MigrGraph *graph, const MigrPosition *pos, const char *target)
 		if (!node->has_downgrade)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision %s has no downgrade script", node->id),
-					 errdetail("Downgrading to %s would have to undo it.", target),
+					 errmsg("revision \"%s\" has no downgrade script", node->id),
+					 errdetail("Downgrading to \"%s\" would have to undo it.", target),
 					 errhint("Register a new revision that reverses the change, or use migr_stamp() to move the version rows without running scripts.")));
 	}
 	return steps;
@@ -167,7 +167,7 @@ plan_redo(MigrGraph *graph, const char *name)
 	if (!graph->nodes[linitial_int(found)].applied)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision %s is not applied", graph->nodes[linitial_int(found)].id),
+				 errmsg("revision \"%s\" is not applied", graph->nodes[linitial_int(found)].id),
 				 errhint("migr_redo() runs an applied revision again; use migr_upgrade() to apply it.")));
 
 	below.below = found;
@@ -176,7 +176,7 @@ plan_redo(MigrGraph *graph, const char *name)
 		if (!graph->nodes[lfirst_int(lc)].has_downgrade)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision %s has no downgrade script", graph->nodes[lfirst_int(lc)].id),
+					 errmsg("revision \"%s\" has no downgrade script", graph->nodes[lfirst_int(lc)].id),
 					 errhint("Register it again with a downgrade script, or use migr_stamp() and apply the change by hand.")));
 	return list_concat(steps_from(migr_graph_order(graph, redo, true), false),
 					   steps_from(migr_graph_order(graph, redo, false), true));

@@ -125,7 +125,7 @@ resolve_reference(const char *name, const char *self, List *stored,
 	if (strcmp(name, self) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_RECURSION),
-				 errmsg("revision %s cannot name itself in %s", self, what)));
+				 errmsg("revision \"%s\" cannot name itself in %s", self, what)));
 
 	if (strpbrk(name, "@+-") == NULL && strcmp(name, "head") != 0 &&
 		migr_catalog_label_owner(name) == NULL)
@@ -173,7 +173,7 @@ resolve_reference(const char *name, const char *self, List *stored,
 	if (strcmp(id, self) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_RECURSION),
-				 errmsg("revision %s cannot name itself in %s", self, what)));
+				 errmsg("revision \"%s\" cannot name itself in %s", self, what)));
 	return (char *) id;
 }
 
@@ -192,7 +192,7 @@ resolve_references(List *names, const char *self, List *stored,
 		if (list_has(result, id))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s names revision %s twice", what, id)));
+					 errmsg("%s names revision \"%s\" twice", what, id)));
 		result = lappend(result, id);
 	}
 	return result;
@@ -246,7 +246,7 @@ default_parents(void)
 
 		initStringInfo(&buf);
 		foreach(lc, heads)
-			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+			appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "", (char *) lfirst(lc));
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
 				 errmsg("cannot choose a parent: the revision graph has %d heads",
@@ -289,7 +289,7 @@ check_labels(MigrRevisionRow *row)
 		const char *label = lfirst(lc);
 		char	   *owner;
 
-		migr_check_revision_id(label, "branch label");
+		migr_check_revision_id(label, true);
 		if (foreach_current_index(lc) > 0 &&
 			strcmp(label, (char *) list_nth(row->labels, foreach_current_index(lc) - 1)) == 0)
 			ereport(ERROR,
@@ -304,7 +304,7 @@ check_labels(MigrRevisionRow *row)
 		if (owner != NULL && strcmp(owner, row->id) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("branch label \"%s\" already belongs to revision %s",
+					 errmsg("branch label \"%s\" already belongs to revision \"%s\"",
 							label, owner),
 					 errhint("Each branch label names one lineage; choose another label.")));
 	}
@@ -329,9 +329,9 @@ check_no_cycle(const MigrRevisionRow *row, MigrGraph *graph)
 		if (bms_is_member(p, above))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_RECURSION),
-					 errmsg("revision %s cannot come after %s: that would make a cycle",
+					 errmsg("revision \"%s\" cannot come after revision \"%s\": that would make a cycle",
 							row->id, (char *) lfirst(lc)),
-					 errdetail("%s already comes after %s, through its parents or dependencies.",
+					 errdetail("Revision \"%s\" already comes after revision \"%s\", through its parents or dependencies.",
 							   (char *) lfirst(lc), row->id)));
 	}
 }
@@ -352,7 +352,7 @@ check_edit_of_applied(const MigrRevisionRow *row,
 	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision %s has already been applied and cannot be changed",
+				 errmsg("revision \"%s\" has already been applied and cannot be changed",
 						row->id),
 				 errdetail(migr_environment == MIGR_ENV_PRODUCTION
 						   ? "In production, applied migrations are append-only."
@@ -361,12 +361,12 @@ check_edit_of_applied(const MigrRevisionRow *row,
 	if (applied && edges_changed)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot change the parents or dependencies of applied revision %s",
+				 errmsg("cannot change the parents or dependencies of applied revision \"%s\"",
 						row->id),
 				 errhint("Downgrade below it first, then register it again.")));
 	if (applied && strcmp(existing->checksum, row->checksum) != 0)
 		ereport(WARNING,
-				(errmsg("revision %s is applied with its earlier scripts", row->id),
+				(errmsg("revision \"%s\" is applied with its earlier scripts", row->id),
 				 errdetail("This database ran the version registered before; the new version does not run by itself."),
 				 errhint("Run SELECT * FROM migr_redo('%s'); to apply the new version.",
 						 row->id)));
@@ -396,13 +396,13 @@ check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
 	if (!declared_null && !declared)
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
-				 errmsg("revision %s is declared additive but has destructive statements",
+				 errmsg("revision \"%s\" is declared additive but has destructive statements",
 						row->id),
 				 errdetail("Destructive statements:%s", list.data),
 				 errhint("Move them to a revision of their own, or register it with destructive => true.")));
 	if (strcmp(row->changes, "mixed") == 0)
 		ereport(WARNING,
-				(errmsg("revision %s mixes destructive and additive changes", row->id),
+				(errmsg("revision \"%s\" mixes destructive and additive changes", row->id),
 				 errdetail("Destructive statements:%s", list.data),
 				 errhint("Ship destructive changes in a deploy of their own, after the code that used what they remove is gone.")));
 }
@@ -433,8 +433,8 @@ check_transactional(MigrRevisionRow *row, List *statements,
 	if (outside != NULL && !declared_null && declared)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("revision %s is declared transactional but statement %d cannot run in a transaction",
-						row->id, outside->number),
+				 errmsg("revision \"%s\" is declared transactional but has a statement that cannot run in a transaction",
+						row->id),
 				 errdetail("Statement %d is \"%s\".", outside->number, outside->text),
 				 errhint("Leave transactional NULL: migr then applies the revision with migr_script().")));
 	row->transactional = outside == NULL && (declared_null || declared);
@@ -451,9 +451,11 @@ warn_lint_findings(const char *id, List *statements, const char *search_path)
 		MigrFinding *f = lfirst(lc);
 
 		ereport(WARNING,
-				(errmsg("revision %s, statement %d (line %d): %s [%s]",
-						id, f->statement, f->line, f->message, f->rule),
-				 errhint("%s", f->safer)));
+				(errmsg_internal("%s", f->message),
+				 errdetail("Found by lint rule \"%s\".", f->rule),
+				 errhint("%s", f->safer),
+				 errcontext("upgrade script of revision \"%s\", statement %d, line %d",
+							id, f->statement, f->line)));
 	}
 }
 
@@ -481,7 +483,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		existing->transactional == row->transactional)
 		return MIGR_UNCHANGED;	/* identical: nothing to do */
 
-	migr_require_confirmation("registering a revision");
+	migr_require_confirmation(MIGR_CONFIRM_REGISTER);
 	migr_catalog_bump_generation();
 	event.operation = "register";
 	event.revision = row->id;
@@ -500,7 +502,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 	}
 
 	migr_check_change_allowed(caller->current_user_id, existing->registrant,
-							  row->id, "changing");
+							  row->id, false);
 	edges_changed = !lists_equal(existing->parents, row->parents) ||
 		!lists_equal(existing->depends_on, row->depends_on);
 	if (migr_catalog_was_ever_applied(row->id))
@@ -537,7 +539,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	if (reg->id != NULL)
 	{
 		row.id = pstrdup(reg->id);
-		migr_check_revision_id(row.id, "revision id");
+		migr_check_revision_id(row.id, false);
 	}
 
 	migr_capture_caller(&caller);
@@ -559,7 +561,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 		(!reg->down_revision_given || list_length(reg->down_revision) < 2))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("upgrade script of revision %s contains no statement", row.id),
+				 errmsg("upgrade script of revision \"%s\" contains no statement", row.id),
 				 errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
 	if (row.downgrade != NULL)
 		down_statements = migr_parse_script(row.downgrade, row.id, "downgrade");
@@ -702,7 +704,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 	{
 		row.id = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		migr_check_revision_id(row.id, "revision id");
+		migr_check_revision_id(row.id, false);
 	}
 
 	migr_capture_caller(&caller);
@@ -742,7 +744,7 @@ migr_merge(PG_FUNCTION_ARGS)
 		if (bms_is_member(lfirst_int(lc), below))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("revision %s is already below another revision of the merge",
+					 errmsg("revision \"%s\" is already below another revision of the merge",
 							graph->nodes[lfirst_int(lc)].id),
 					 errhint("Merge only revisions on different branches, such as the heads.")));
 

@@ -179,7 +179,7 @@ migr_check_head(PG_FUNCTION_ARGS)
 		Difference *d = lfirst(lc);
 		StringInfo	buf = d->ahead ? &ahead : &behind;
 
-		appendStringInfo(buf, "%s%s (%s)", buf->len ? ", " : "", d->revision,
+		appendStringInfo(buf, "%s\"%s\" (%s)", buf->len ? ", " : "", d->revision,
 						 d->ahead ? (d->compatible ? "additive" : "not additive")
 						 : "not applied");
 		all_compatible &= d->compatible;
@@ -191,17 +191,19 @@ migr_check_head(PG_FUNCTION_ARGS)
 
 		initStringInfo(&detail);
 		if (ahead.len)
-			appendStringInfo(&detail, "The database is ahead of %s by %s.", expected, ahead.data);
+			appendStringInfo(&detail, "The database is ahead of \"%s\" by %s.", expected, ahead.data);
 		if (behind.len)
-			appendStringInfo(&detail, "%sThe database is behind %s by %s.",
+			appendStringInfo(&detail, "%sThe database is behind \"%s\" by %s.",
 							 detail.len ? " " : "", expected, behind.data);
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_HEAD_MISMATCH),
-				 errmsg("migration mismatch: the database is not at %s", expected),
+				 errmsg("migration mismatch: the database is not at \"%s\"", expected),
 				 errdetail_internal("%s", detail.data),
 				 behind.len == 0
-				 ? errhint("Run SELECT * FROM migr_downgrade('%s'); first%s.", expected,
-						   all_compatible ? ", or pass allow_compatible => true: every revision between is additive" : "")
+				 ? (all_compatible
+					? errhint("Run SELECT * FROM migr_downgrade('%s'); first, or pass allow_compatible => true: every revision between is additive.",
+							  expected)
+					: errhint("Run SELECT * FROM migr_downgrade('%s'); first.", expected))
 				 : errhint("Run SELECT * FROM migr_upgrade('%s'); first.", expected)));
 	}
 

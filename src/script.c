@@ -156,11 +156,11 @@ script_error_callback(void *arg)
 		errposition(0);
 		internalerrposition(cursor);
 		internalerrquery(ctx->script);
-		errcontext("%s script of revision %s, line %d, column %d",
+		errcontext("%s script of revision \"%s\", line %d, column %d",
 				   ctx->which, ctx->revision, line, column);
 	}
 	else
-		errcontext("%s script of revision %s", ctx->which, ctx->revision);
+		errcontext("%s script of revision \"%s\"", ctx->which, ctx->revision);
 }
 
 /*
@@ -446,7 +446,7 @@ migr_psql_text(const char *script, const char *revision, const char *which)
 		if (token == '\\')
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("revision %s cannot be written as a psql script", revision),
+					 errmsg("revision \"%s\" cannot be written as a psql script", revision),
 					 errdetail("Line %d of its %s script has a backslash outside literals and comments, which psql takes as a meta-command.",
 							   line_at(script, yylloc, &lines), which)));
 
@@ -475,7 +475,7 @@ migr_psql_text(const char *script, const char *revision, const char *which)
 				(prev_token == NCHAR && prev_loc == yylloc - 1))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("revision %s cannot be written as a psql script", revision),
+						 errmsg("revision \"%s\" cannot be written as a psql script", revision),
 						 errdetail("Line %d of its %s script has a string literal with a backslash that is %s; psql could read it differently from the server.",
 								   line_at(script, yylloc, &lines), which,
 								   prev_token == NCHAR && prev_loc == yylloc - 1

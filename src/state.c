@@ -390,7 +390,7 @@ migr_step_cover_check_complete(const char *revision, bool up)
 	if (strcmp(cover->revision, revision) != 0 || cover->up != up)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("step %s (%s) is not the step running in this session",
+				 errmsg("step \"%s\" (%s) is not the step running in this session",
 						revision, up ? "up" : "down"),
 				 errdetail("The step running is %s (%s).",
 						   cover->revision, cover->up ? "up" : "down"),
@@ -400,9 +400,9 @@ migr_step_cover_check_complete(const char *revision, bool up)
 		next = &cover->statements[cover->cursor];
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("step %s (%s) did not run its registered statements",
+				 errmsg("step \"%s\" (%s) did not run its registered statements",
 						revision, up ? "up" : "down"),
-				 errdetail("%d of %d statements ran. Statement %d (line %d) did not run: %s",
+				 errdetail("%d of %d statements ran. Statement %d (line %d) did not run: \"%s\".",
 						   cover->cursor, cover->nstatements, next->number,
 						   next->line, next->text),
 				 errhint("Run the script migr_script() wrote as it is; a step is recorded as applied only when its statements ran.")));
@@ -419,9 +419,9 @@ migr_step_cover_describe(void)
 	if (cover == NULL)
 		return NULL;
 	if (cover->cursor >= cover->nstatements)
-		return psprintf("Step %s (%s) of a migr_script() script is running and all of its statements ran; this statement is not one of them.",
+		return psprintf("Step \"%s\" (%s) of a migr_script() script is running and all of its statements ran; this statement is not one of them.",
 						cover->revision, cover->up ? "up" : "down");
-	return psprintf("Step %s (%s) of a migr_script() script is running; this statement is not its next registered statement (statement %d, line %d).",
+	return psprintf("Step \"%s\" (%s) of a migr_script() script is running; this statement is not its next registered statement (statement %d, line %d).",
 					cover->revision, cover->up ? "up" : "down",
 					cover->statements[cover->cursor].number,
 					cover->statements[cover->cursor].line);

@@ -32,11 +32,11 @@
 static const char *const reserved_ids[] = {"head", "heads", "base", "current"};
 
 /*
- * Check that "id" can name a revision or branch label ("what" says which):
+ * Check that "id" can name a revision, or a branch label when "label" is set:
  * 1 to 64 of [A-Za-z0-9_], and not a word that targets reserve.
  */
 void
-migr_check_revision_id(const char *id, const char *what)
+migr_check_revision_id(const char *id, bool label)
 {
 	size_t		len = strlen(id);
 
@@ -44,7 +44,8 @@ migr_check_revision_id(const char *id, const char *what)
 		strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid %s \"%s\"", what, id),
+				 label ? errmsg("invalid branch label \"%s\"", id)
+				 : errmsg("invalid revision id \"%s\"", id),
 				 errdetail("It must consist of 1 to %d letters, digits and underscores.",
 						   MIGR_MAX_ID_LEN)));
 
@@ -52,7 +53,8 @@ migr_check_revision_id(const char *id, const char *what)
 		if (pg_strcasecmp(id, reserved_ids[i]) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_RESERVED_NAME),
-					 errmsg("%s \"%s\" is reserved", what, id),
+					 label ? errmsg("branch label \"%s\" is reserved", id)
+					 : errmsg("revision id \"%s\" is reserved", id),
 					 errdetail("\"head\", \"heads\", \"base\" and \"current\" are target names.")));
 }
 
@@ -102,7 +104,7 @@ resolve_name(const MigrGraph *graph, const char *name)
 
 		initStringInfo(&buf);
 		foreach(lc, matches)
-			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+			appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "", (char *) lfirst(lc));
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
 				 errmsg("revision prefix \"%s\" is ambiguous", name),
@@ -232,9 +234,11 @@ single_head(const MigrGraph *graph, const Scope *scope, const char *target)
 	if (list_length(heads) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-				 errmsg("target \"%s\" is ambiguous: %s has %d heads",
-						target, scope->name ? scope->name : "the revision graph",
-						list_length(heads)),
+				 scope->name
+				 ? errmsg("target \"%s\" is ambiguous: branch \"%s\" has %d heads",
+						  target, scope->name, list_length(heads))
+				 : errmsg("target \"%s\" is ambiguous: the revision graph has %d heads",
+						  target, list_length(heads)),
 				 errdetail("The heads are %s.", migr_graph_id_list(graph, heads)),
 				 errhint("Name one branch, as in \"%s@head\", use \"heads\" for all of them, or join them with migr_merge().",
 						 migr_graph_branch_name(graph, linitial_int(heads)))));
@@ -276,7 +280,7 @@ revision_in_scope(const MigrGraph *graph, const Scope *scope, const char *name)
 	if (!in_scope(scope, rev))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("revision %s is not in branch %s", graph->nodes[rev].id,
+				 errmsg("revision \"%s\" is not in branch \"%s\"", graph->nodes[rev].id,
 						scope->name),
 				 errhint("migr_history() shows which revisions descend from which.")));
 	return rev;
@@ -320,9 +324,11 @@ current_in_scope(const MigrGraph *graph, const Scope *scope, const char *target)
 	if (list_length(current) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-				 errmsg("relative target \"%s\" is ambiguous: %s has %d current heads",
-						target, scope->name ? scope->name : "the database",
-						list_length(current)),
+				 scope->name
+				 ? errmsg("relative target \"%s\" is ambiguous: branch \"%s\" has %d current heads",
+						  target, scope->name, list_length(current))
+				 : errmsg("relative target \"%s\" is ambiguous: the database has %d current heads",
+						  target, list_length(current)),
 				 errdetail("The current heads are %s.", migr_graph_id_list(graph, current)),
 				 errhint("Narrow it to one branch, as in \"%s@%s\".",
 						 migr_graph_branch_name(graph, linitial_int(current)),
@@ -395,19 +401,30 @@ walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
 		if (past_end)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("relative target \"%s\" walks past the %s of %s",
-							target, up ? "head" : "base",
-							scope->name ? scope->name : "the revision graph"),
-					 errdetail("Only %d of %d steps %s were possible.",
-							   done, steps, up ? "up" : "down")));
+					 up
+					 ? (scope->name
+						? errmsg("relative target \"%s\" walks past the head of branch \"%s\"",
+								 target, scope->name)
+						: errmsg("relative target \"%s\" walks past the head of the revision graph",
+								 target))
+					 : (scope->name
+						? errmsg("relative target \"%s\" walks past the base of branch \"%s\"",
+								 target, scope->name)
+						: errmsg("relative target \"%s\" walks past the base of the revision graph",
+								 target)),
+					 up
+					 ? errdetail("Only %d of %d steps up were possible.", done, steps)
+					 : errdetail("Only %d of %d steps down were possible.", done, steps)));
 
 		if (list_length(next) > 1 && (up || done + 1 < steps))
 			ereport(ERROR,
 					(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
 					 errmsg("relative target \"%s\" is ambiguous", target),
-					 errdetail("Step %d %s can go to %s.",
-							   done + 1, up ? "up" : "down",
-							   migr_graph_id_list(graph, next)),
+					 up
+					 ? errdetail("Step %d up can go to %s.",
+								 done + 1, migr_graph_id_list(graph, next))
+					 : errdetail("Step %d down can go to %s.",
+								 done + 1, migr_graph_id_list(graph, next)),
 					 errhint("Name the branch to follow, as in \"%s@%s\", or the revision to go to.",
 							 migr_graph_branch_name(graph, linitial_int(next)),
 							 target)));
@@ -549,9 +566,10 @@ migr_resolve_revisions(const MigrGraph *graph, const char *target)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" names no revision", target),
-				 errdetail("It names the base of %s.",
-						   pos->below ? migr_graph_id_list(graph, pos->below)
-						   : "the empty graph")));
+				 pos->below
+				 ? errdetail("It names the base of %s.",
+							 migr_graph_id_list(graph, pos->below))
+				 : errdetail("It names the base of the empty graph.")));
 	return pos->at;
 }
 

@@ -162,6 +162,13 @@ VALUES ('lc_orphan', '{lc_nowhere}', 'orphan', 'SELECT 1', 'x', current_user);
 SELECT lc_try($$SELECT * FROM migr_upgrade('heads')$$);
 SELECT lc_try($$SELECT * FROM migr_history()$$);
 DELETE FROM migr.revisions WHERE id = 'lc_orphan';
+-- Parents edited by hand into a cycle: XX001 too, not an internal error.
+INSERT INTO migr.revisions (id, down_revision, message, upgrade, checksum, created_by)
+VALUES ('lc_cyc_a', '{lc_cyc_b}', 'cycle a', 'SELECT 1', 'x', current_user),
+       ('lc_cyc_b', '{lc_cyc_a}', 'cycle b', 'SELECT 1', 'x', current_user);
+SELECT lc_try($$SELECT * FROM migr_history()$$);
+SELECT lc_try($$SELECT * FROM migr_upgrade('lc_cyc_b')$$);
+DELETE FROM migr.revisions WHERE id IN ('lc_cyc_a', 'lc_cyc_b');
 SET client_min_messages = warning;
 DROP EXTENSION migr CASCADE;
 DROP TABLE IF EXISTS public.lc_t;

@@ -138,7 +138,7 @@ SHOW migr.lock_timeout;
 my $elapsed = time() - $t0;
 like($err, qr/ERROR:  55P03: canceling statement due to lock timeout/,
 	'lock_timeout: the step fails with 55P03');
-like($err, qr/migration lt1 \(upgrade\), statement 2, line 1/,
+like($err, qr/migration "lt1" \(upgrade\), statement 2, line 1/,
 	'lock_timeout: the context names the revision and the statement');
 ok($elapsed < 6, 'lock_timeout: it gave up after migr.lock_timeout, not the session\'s 7s');
 is($out, "7s\n200ms", 'lock_timeout: the session\'s lock_timeout is restored');
@@ -185,7 +185,7 @@ SHOW migr.statement_timeout;
 $elapsed = time() - $t0;
 like($err, qr/ERROR:  57014: canceling statement due to statement timeout/,
 	'statement_timeout: the step fails with 57014');
-like($err, qr/migration st1 \(upgrade\), statement 2, line 2/,
+like($err, qr/migration "st1" \(upgrade\), statement 2, line 2/,
 	'statement_timeout: the context names the revision and the statement');
 ok($elapsed < 4, "statement_timeout: cancelled early ($elapsed s)");
 is($out, "9s\n300ms", 'statement_timeout: the session\'s statement_timeout is restored');

@@ -99,7 +99,7 @@ $rc = $node->psql('offl', 'SELECT * FROM migr_upgrade()',
 	stdout => \$out, stderr => \$err,
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 isnt($rc, 0, 'migr_upgrade through it fails');
-like($err, qr/ERROR:\s+25001: revision o2 cannot run inside a transaction/, '... with 25001 naming the revision');
+like($err, qr/ERROR:\s+25001: revision "o2" cannot run inside a transaction/, '... with 25001 naming the revision');
 like($err, qr/HINT:.*migr_script\(\)/, '... and a hint to use migr_script()');
 is($node->safe_psql('offl', q{SELECT count(*) FROM migr.applied}), '0', 'nothing was applied');
 is($node->safe_psql('offl', q{SELECT count(*) FROM migr.log WHERE operation <> 'register'}), '0', 'nothing was logged');
@@ -139,7 +139,7 @@ like($node->safe_psql('offl', q{SELECT migr_status()->'last_operation'->>'outcom
 # Running the finished script again is refused: the steps are applied.
 ($rc, $out, $err) = run_file('offl', $script);
 isnt($rc, 0, 'running the script again fails');
-like($err, qr/55000: revision o1 is already applied/, '... at its first step, which is already applied');
+like($err, qr/55000: revision "o1" is already applied/, '... at its first step, which is already applied');
 is($node->safe_psql('offl', q{SELECT count(*) FROM migr.log WHERE operation <> 'register'}), '3', '... logging nothing');
 
 # The downgrade script works too and ends at base.
@@ -187,7 +187,7 @@ isnt($rc, 0, 'the old script stops at its first, applied step');
 my $fscript2 = write_script('fail', 'fail2');
 ($rc, $out, $err) = run_file('fail', $fscript2);
 is($rc, 0, 'a script generated again completes the plan') or diag($err);
-like($err, qr/step f2 \(up\) was begun before.*did not finish; running it again/, '... noting that the step ran again');
+like($err, qr/step "f2" \(up\) was begun before.*did not finish; running it again/, '... noting that the step ran again');
 is($node->safe_psql('fail', q{SELECT count(*) FROM migr.in_progress}), '0', 'migr.in_progress is empty again');
 is($node->safe_psql('fail', q{SELECT string_agg(revision, ',') FROM migr.version}), 'f3', 'at f3');
 is($node->safe_psql('fail', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.items_k'::regclass}), 't', 'the index is valid');
@@ -208,7 +208,7 @@ SELECT migr_revision('more', 'CREATE INDEX CONCURRENTLY items_name2 ON app.items
 });
 ($rc, $out, $err) = run_file('fail', $stale);
 isnt($rc, 0, 'a stale script fails');
-like($err, qr/MG004: revision f4 changed since the script was written/, '... with MG004');
+like($err, qr/MG004: revision "f4" changed since the script was written/, '... with MG004');
 is($node->safe_psql('fail', q{SELECT count(*) FROM pg_class WHERE relname IN ('items_name', 'items_name2')}), '0',
 	'... before running the step');
 is($node->safe_psql('fail', q{SELECT count(*) FROM migr.in_progress}), '0', '... and without leaving it in progress');
@@ -220,7 +220,7 @@ $rc = $node->psql('fail', q{SELECT migr_step_end('f4', 'up', 'x', 'head')}, stde
 like($err, qr/55000: no script step is running in this session/, 'migr_step_end without migr_step_begin');
 $rc = $node->psql('fail', q{BEGIN; SELECT migr_step_begin('f4', 'up', (SELECT checksum FROM migr.revisions WHERE id = 'f4'), 'head');},
 	stderr => \$err, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
-like($err, qr/25001: step f4 must run outside a transaction block/, 'a non-transactional step inside BEGIN');
+like($err, qr/25001: step "f4" must run outside a transaction block/, 'a non-transactional step inside BEGIN');
 
 # --- A failed migr_upgrade is written to the server log ---------------------
 
@@ -233,7 +233,7 @@ SELECT migr_revision('bad', E'CREATE TABLE app.bad (id int);\nALTER TABLE app.it
 $rc = $node->psql('fail', q{SELECT * FROM migr_upgrade('f5')}, stderr => \$err);
 isnt($rc, 0, 'migr_upgrade of a failing revision fails');
 my $log = slurp_file($node->logfile, $log_offset);
-like($log, qr/migr: upgrade of revision f5 failed: SQLSTATE 23514: check constraint "items_k_neg"/,
+like($log, qr/migr: upgrade of revision "f5" failed: SQLSTATE 23514: check constraint "items_k_neg"/,
 	'the server log names the revision and the SQLSTATE');
 like($log, qr/Failed statement: ALTER TABLE app\.items ADD CONSTRAINT items_k_neg CHECK \(k < 0\)/,
 	'... and the statement');

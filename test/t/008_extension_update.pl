@@ -192,7 +192,7 @@ is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step
 is($node->safe_psql('roles_old', q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'u_2'}),
 	'upd_deploy', 'updated: run by a superuser, it ran as the deploy role');
 my ($rc, $out, $err) = $node->psql('roles_old', q{SELECT * FROM migr_upgrade('u3')});
-like($err, qr/revision u3 was registered by a role that no longer exists/,
+like($err, qr/revision "u3" was registered by a role that no longer exists/,
 	'updated: a revision whose registrant was dropped does not run');
 is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('base')}),
 	'u2,u1', 'updated: downgrades run');
@@ -225,7 +225,7 @@ is($node->safe_psql('steps', q{SELECT migr_status()->'in_progress'->0->>'revisio
 	'offline: after the update migr_status still reports it');
 $node->safe_psql('steps', q{DROP INDEX items_k; UPDATE items SET k = id});
 is($node->psql('steps', undef, @file), 0, 'offline: the same script runs it again') or diag($err);
-like($err, qr/step s1 \(up\) was begun before, at .*, and did not finish; running it again/,
+like($err, qr/step "s1" \(up\) was begun before, at .*, and did not finish; running it again/,
 	'offline: noting the earlier attempt');
 is($node->safe_psql('steps', q{SELECT count(*) FROM migr.in_progress}), '0', 'offline: nothing in progress');
 is($node->safe_psql('steps', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_k'::regclass}), 't',

@@ -54,7 +54,7 @@ is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 
 is($node->safe_psql('postgres', q{SELECT count(*) FROM migr.applied}), '0',
 	'the whole call was rolled back');
 like(slurp_file($node->logfile),
-	qr/migr: upgrade of revision x2 failed: SQLSTATE 42501: cannot set parameter "role"/,
+	qr/migr: upgrade of revision "x2" failed: SQLSTATE 42501: cannot set parameter "role"/,
 	'the failure is in the server log, with its SQLSTATE');
 
 like(slurp_file($node->logfile),
@@ -117,7 +117,7 @@ my ($o1, $e1) = ('', '');
 $rc = $node->psql('postgres', undef, stdout => \$o1, stderr => \$e1,
 	extra_params => [ '-v', 'ON_ERROR_STOP=1', '-f', $file ]);
 isnt($rc, 0, 'the superuser\'s psql session stops at migr_step_begin');
-like($e1, qr/revision x3 was registered by role "deploy", which does not have the privileges of role "\w+" running this script/,
+like($e1, qr/revision "x3" was registered by role "deploy", which does not have the privileges of role "\w+" running this script/,
 	'and says why');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'items_name'}), '0',
 	'the index was not built');

@@ -181,7 +181,7 @@ $tampered =~ s/(CREATE INDEX CONCURRENTLY items_name ON shop\.items \(name\);\n)
 ($rc, $err) = run_script('extra_ddl', $tampered);
 isnt($rc, 0, 'extra DDL inside a step: the script fails');
 like($err, qr/MG002: ad-hoc schema change "CREATE INDEX" is not allowed in production/, '... with MG002');
-like($err, qr/DETAIL:  Step g2 \(up\) of a migr_script\(\) script is running; this statement is not its next registered statement \(statement 2, line 2\)/,
+like($err, qr/DETAIL:  Step "g2" \(up\) of a migr_script\(\) script is running; this statement is not its next registered statement \(statement 2, line 2\)/,
 	'... naming the step and the statement it expects');
 is($node->safe_psql($db, q{SELECT to_regclass('shop.items_evil')}), '', '... the extra index was not built');
 is($node->safe_psql($db, $state{applied}), 'g1', '... g2 is not recorded as applied');
@@ -197,7 +197,7 @@ $skipped =~ s/UPDATE shop\.items SET k = k \* 2\n//
   or die 'no statement to remove';
 ($rc, $err) = run_script('skipped', $skipped);
 isnt($rc, 0, 'a registered statement removed: the script fails');
-like($err, qr/55000: step g2 \(up\) did not run its registered statements/, '... at migr_step_end with 55000');
+like($err, qr/55000: step "g2" \(up\) did not run its registered statements/, '... at migr_step_end with 55000');
 like($err, qr/1 of 2 statements ran\. Statement 2 \(line 2\) did not run: UPDATE shop\.items SET k = k \* 2/,
 	'... naming the statement that did not run');
 is($node->safe_psql($db, $state{applied}), 'g1', '... g2 is not recorded as applied');
@@ -211,7 +211,7 @@ $empty =~ s/CREATE INDEX CONCURRENTLY items_name ON shop\.items \(name\);\nUPDAT
   or die 'no statements to remove';
 ($rc, $err) = run_script('empty', $empty);
 isnt($rc, 0, 'begin + end without the statements: the script fails');
-like($err, qr/55000: step g2 \(up\) did not run its registered statements/, '... with 55000');
+like($err, qr/55000: step "g2" \(up\) did not run its registered statements/, '... with 55000');
 is($node->safe_psql($db, $state{applied}), 'g1', '... nothing recorded');
 $node->safe_psql($db, q{DELETE FROM migr.in_progress;});
 

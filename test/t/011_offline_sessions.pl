@@ -200,7 +200,7 @@ foreach my $c (@calls)
 	my ($what, $sql, $operation) = @$c;
 	my ($out, $err, $t) = run_sql($b_sess, $sql);
 	like($err,
-		qr/ERROR:\s+55P03: migr step o2 \(up\) is running outside a transaction in another session/,
+		qr/ERROR:\s+55P03: migr step "o2" \(up\) is running outside a transaction in another session/,
 		"$what fails with 55P03 naming the running step");
 	like($err, qr/DETAIL:\s+Process $apid began it at .* Waiting for it before $operation would hold it up/,
 		"... the detail names the process and the operation");
@@ -323,7 +323,7 @@ like($err, qr/55000: no script step is running in this session/, 'migr_step_end 
 # Fix, and run the step again in the same session.
 run_sql($s, 'DROP INDEX app.items_name; UPDATE app.items SET k = id;');
 ($out, $err) = run_sql($s, $begin);
-like($err, qr/NOTICE:\s+00000: step o2 \(up\) was begun before, at .*, and did not finish; running it again/,
+like($err, qr/NOTICE:\s+00000: step "o2" \(up\) was begun before, at .*, and did not finish; running it again/,
 	'running it again in the session: the notice names the step and its direction');
 is(locks_of('leak', $spid), '2', '... the locks are held once more');
 ($out, $err) = run_sql($s, $build);
@@ -347,7 +347,7 @@ $begin = "SELECT migr_step_begin('o2', 'up', '$sum', 'head');";
 # A step idle in the middle holds the locks; other calls fail at once.
 run_sql($s, $begin);
 ($rc, $err) = register_quickly('leak', 'other3');
-like($err, qr/55P03: migr step o2 \(up\) is running outside a transaction/,
+like($err, qr/55P03: migr step "o2" \(up\) is running outside a transaction/,
 	'a step idle in the middle: another deploy is refused at once, not kept waiting');
 # Beginning it twice is an error, which ends the step.
 ($out, $err) = run_sql($s, $begin);
@@ -356,13 +356,13 @@ is(locks_of('leak', $spid), '0', '... and that failure gives the locks up');
 # Ending another step than the running one.
 run_sql($s, $begin);
 ($out, $err) = run_sql($s, "SELECT migr_step_end('o3', 'up', 'x', 'head');");
-like($err, qr/55000: step o3 \(up\) is not the step running in this session/,
+like($err, qr/55000: step "o3" \(up\) is not the step running in this session/,
 	'migr_step_end of another step is refused');
 is(locks_of('leak', $spid), '0', '... and gives the locks up');
 # Ending it inside a transaction block.
 run_sql($s, $begin);
 ($out, $err) = run_sql($s, "BEGIN; $end");
-like($err, qr/25001: step o2 must end outside a transaction block/, 'migr_step_end inside BEGIN is refused');
+like($err, qr/25001: step "o2" must end outside a transaction block/, 'migr_step_end inside BEGIN is refused');
 run_sql($s, 'ROLLBACK');
 is(locks_of('leak', $spid), '0', '... and gives the locks up');
 # A step of two statements: the first commits, the second fails.
@@ -431,9 +431,9 @@ $node->safe_psql('fixed',
 $rc = $node->psql('fixed', q{SELECT * FROM migr_stamp('o2')}, stderr => \$err,
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 is($rc, 0, 'finished by hand, stamped');
-like($err, qr/NOTICE:\s+00000: step o2 \(up\) of a migr script, begun at .*, is no longer in progress/,
+like($err, qr/NOTICE:\s+00000: step "o2" \(up\) of a migr script, begun at .*, is no longer in progress/,
 	'... the stamp says the step is over');
-like($err, qr/DETAIL:\s+This stamp records where revision o2 is\./, '... and why');
+like($err, qr/DETAIL:\s+This stamp records where revision "o2" is\./, '... and why');
 is($node->safe_psql('fixed', q{SELECT count(*) FROM migr.in_progress}), '0', 'migr.in_progress is empty');
 is($node->safe_psql('fixed', q{SELECT migr_status()->'in_progress'}), '[]', 'migr_status: nothing unfinished');
 is($node->safe_psql('fixed', q{SELECT string_agg(revision, ',') FROM migr.version}), 'o2', 'at o2');
@@ -459,7 +459,7 @@ is($node->safe_psql('undone', q{SELECT count(*) FROM migr.in_progress}), '1', '.
 $rc = $node->psql('undone', q{SELECT count(*) FROM migr_stamp('o1')}, stdout => \$out, stderr => \$err,
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 is($out, '0', 'stamping o1 where the database is: no step');
-like($err, qr/step o2 \(up\) of a migr script, begun at .*, is no longer in progress/,
+like($err, qr/step "o2" \(up\) of a migr script, begun at .*, is no longer in progress/,
 	'... but the stamp decides o2 is not applied, so the step is over');
 is($node->safe_psql('undone', q{SELECT migr_status()->'in_progress'}), '[]', 'migr_status: nothing unfinished');
 
@@ -478,7 +478,7 @@ SELECT migr_revision('index', 'CREATE UNIQUE INDEX items_name ON app.items (k)',
                      transactional => true);});
 $rc = $node->psql('redone', q{SELECT count(*) FROM migr_upgrade('o2')}, stderr => \$err,
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
-like($err, qr/step o2 \(up\) of a migr script, begun at .*, is no longer in progress\nDETAIL:\s+This upgrade records/,
+like($err, qr/step "o2" \(up\) of a migr script, begun at .*, is no longer in progress\nDETAIL:\s+This upgrade records/,
 	'an upgrade of the revision ends the step');
 is($node->safe_psql('redone', q{SELECT migr_status()->'in_progress'}), '[]', 'migr_status: nothing unfinished');
 
@@ -493,7 +493,7 @@ INSERT INTO migr.in_progress VALUES ('o2', 'up', 'head', now() - interval '1 hou
 ($rc, $out, $err) = run_file('fixed', write_script('fixed', 'fixed_down', 'o1', 'downgrade'));
 is($rc, 0, 'the downgrade script runs') or diag($err);
 like($err,
-	qr/NOTICE:\s+00000: step o2 \(up\) was begun at .* and did not finish; running step o2 \(down\) instead\n.*DETAIL:\s+Statements of the unfinished up step may have run\./,
+	qr/NOTICE:\s+00000: step "o2" \(up\) was begun at .* and did not finish; running step "o2" \(down\) instead\n.*DETAIL:\s+Statements of the unfinished up step may have run\./,
 	'the notice names the unfinished up step and the down step that runs');
 unlike($err, qr/running it again/, '... and does not call it the same step');
 is($node->safe_psql('fixed', q{SELECT string_agg(revision, ',') FROM migr.version}), 'o1', 'at o1');

@@ -157,7 +157,8 @@ $node->safe_psql('ref', q{SELECT count(*) FROM migr_upgrade('sjis')});
 $rc = $node->psql('ref', q{SELECT count(*) FROM migr_upgrade('scs_off')},
 	stdout => \$out, stderr => \$err);
 isnt($rc, 0, 'migr_upgrade refuses a step that turns standard_conforming_strings off');
-like($err, qr/statement 1 of revision scs_off turned standard_conforming_strings off/, '... naming revision and statement');
+like($err, qr/a migration statement turned standard_conforming_strings off\n.*CONTEXT:\s+migration "scs_off" \(upgrade\), statement 1, line \d+/s,
+	'... naming revision and statement in the context');
 $node->safe_psql('ref', q{
 INSERT INTO lit VALUES (3, 'c\' || '\! touch pwned_scs_off #' || 'd');
 INSERT INTO lit VALUES (4, 'x'':foo');
