@@ -211,7 +211,7 @@ unlink($marker);
 ($rc, $out, $err) = run_tool('app', [ "$examples/deploy.sh", '--production', $dir2 ],
 	DEPLOY_RESTART => "touch '$marker'");
 isnt($rc, 0, 'deploy.sh with a failing migration exits non-zero');
-like($err, qr/no_such_table.*migration 0005_gadgets/s, '... naming the error and the migration');
+like($err, qr/no_such_table.*migration "0005_gadgets"/s, '... naming the error and the migration');
 ok(!-e $marker, '... and does not start the new code');
 is($node->safe_psql('app', q{SELECT to_regclass('gadgets') IS NULL}), 't', 'the schema is the old one');
 is($node->safe_psql('app', $catalog_sql), $catalog_before, 'the catalog is as it was (0005 not even registered)');

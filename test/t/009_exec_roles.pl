@@ -93,7 +93,7 @@ foreach my $probe (@probes)
 	as_deploy("SELECT migr_revision('probe $n', '$quoted', NULL, 'p$n', '{x1}')");
 	my ($prc, $pout, $perr) = $node->psql('postgres', "SELECT count(*) FROM migr_upgrade('p$n')");
 	like($perr, qr/ERROR:  (cannot set parameter|cannot fire deferred trigger)/, "probe $n refused: $probe");
-	like(slurp_file($node->logfile), qr/migr: upgrade of revision p$n failed: SQLSTATE 42501/,
+	like(slurp_file($node->logfile), qr/migr: upgrade of revision "p$n" failed: SQLSTATE 42501/,
 		"probe $n is in the server log with SQLSTATE 42501");
 }
 is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'deploy'}),

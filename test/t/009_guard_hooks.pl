@@ -198,7 +198,7 @@ $skipped =~ s/UPDATE shop\.items SET k = k \* 2\n//
 ($rc, $err) = run_script('skipped', $skipped);
 isnt($rc, 0, 'a registered statement removed: the script fails');
 like($err, qr/55000: step "g2" \(up\) did not run its registered statements/, '... at migr_step_end with 55000');
-like($err, qr/1 of 2 statements ran\. Statement 2 \(line 2\) did not run: UPDATE shop\.items SET k = k \* 2/,
+like($err, qr/1 of 2 statements ran\. Statement 2 \(line 2\) did not run: "UPDATE shop\.items SET k = k \* 2"/,
 	'... naming the statement that did not run');
 is($node->safe_psql($db, $state{applied}), 'g1', '... g2 is not recorded as applied');
 is($node->safe_psql($db, q{SELECT count(*) FROM migr.log WHERE revision = 'g2' AND operation = 'upgrade'}), '0', '... nor logged');
