@@ -514,7 +514,7 @@ migr_resolve_in_progress(List *ids, const char *operation, bool confirm)
 		ereport(NOTICE,
 				(errmsg("step \"%s\" (%s) of a migr script, begun at %s, is no longer in progress",
 						p->revision, p->direction, p->started_at),
-				 errdetail("This %s records where revision \"%s\" is.",
+				 errdetail("Operation \"%s\" records where revision \"%s\" is.",
 						   operation, p->revision)));
 	}
 }

@@ -127,14 +127,14 @@ refuse_behind_running_step(const char *operation)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("a migr script step is starting outside a transaction in another session"),
-				 errdetail("Process %d holds the lock of such a step. Waiting for it before %s would hold it up.",
+				 errdetail("Process %d holds the lock of such a step. Operation \"%s\" waiting for it would hold it up.",
 						   pid, operation),
 				 errhint("Try again when the step has finished; migr_status() lists it under in_progress.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 			 errmsg("migr step \"%s\" (%s) is running outside a transaction in another session",
 					step->revision, step->direction),
-			 errdetail("Process %d began it at %s as %s. Waiting for it before %s would hold it up: statements such as CREATE INDEX CONCURRENTLY wait for every older transaction, and PostgreSQL would cancel one of the two.",
+			 errdetail("Process %d began it at %s as %s. Operation \"%s\" waiting for it would hold it up: statements such as CREATE INDEX CONCURRENTLY wait for every older transaction, and PostgreSQL would cancel one of the two.",
 					   pid, step->started_at, step->started_by, operation),
 			 errhint("Try again when the step has finished; migr_status() lists it under in_progress.")));
 }
@@ -143,7 +143,7 @@ static void
 notice_waiting(const char *operation)
 {
 	ereport(NOTICE,
-			(errmsg("waiting for another migr operation to finish before %s",
+			(errmsg("operation \"%s\" is waiting for another migr operation to finish",
 					operation),
 			 errdetail("Operations that change migr's catalog run one at a time in each database.")));
 }
@@ -151,7 +151,8 @@ notice_waiting(const char *operation)
 /*
  * Take the operation lock for this transaction, waiting for any other
  * holder, unless a step runs outside a transaction: then fail at once.
- * "operation" names the caller's operation in the messages.
+ * "operation" names the caller's operation in the messages, as migr.log
+ * names operations ("upgrade", "register", ...).
  */
 void
 migr_lock_acquire(const char *operation)

@@ -381,9 +381,9 @@ migr_script_begin(PG_FUNCTION_ARGS)
 	 * step outside a transaction.
 	 */
 	if (in_block)
-		migr_lock_acquire("a script step");
+		migr_lock_acquire("step");
 	else
-		migr_lock_acquire_session("a script step");
+		migr_lock_acquire_session("step");
 
 	/* Read again now that the lock is held. */
 	graph = migr_graph_load();

@@ -546,7 +546,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	migr_owner_begin(&scope);
-	migr_lock_acquire("registering a revision");
+	migr_lock_acquire("register");
 
 	if (row.id == NULL)
 		row.id = migr_generate_revision_id();
@@ -711,7 +711,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	migr_owner_begin(&scope);
-	migr_lock_acquire("registering a merge");
+	migr_lock_acquire("merge");
 	if (row.id == NULL)
 		row.id = migr_generate_revision_id();
 

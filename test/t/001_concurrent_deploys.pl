@@ -185,7 +185,7 @@ SELECT count(*) FROM pg_locks
 	is($out, 'B rows: 0', 'commit case: B returns no rows after A committed');
 	like(
 		$err,
-		qr/NOTICE:  00000: waiting for another migr operation/,
+		qr/NOTICE:  00000: operation "upgrade" is waiting for another migr operation/,
 		'commit case: B was told it waited');
 	unlike($err, qr/ERROR/, 'commit case: no error in B');
 

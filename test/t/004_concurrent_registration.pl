@@ -112,7 +112,7 @@ sub heads
 	run_sql($a, 'COMMIT');
 	($out, $err) = run_sql($b, '');
 	is($out, 'rb', 'chain: B registered rb after A committed');
-	like($err, qr/waiting for another migr operation to finish before registering/,
+	like($err, qr/operation "register" is waiting for another migr operation to finish/,
 		'chain: B was told it waited');
 	unlike($err, qr/ERROR/, 'chain: no error in B');
 	is(graph($db), 'r1<,ra<r1,rb<ra', 'chain: rb\'s parent is ra, not r1');

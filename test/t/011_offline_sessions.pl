@@ -183,17 +183,17 @@ my $o3_sum = $node->safe_psql('cic', q{SELECT checksum FROM migr.revisions WHERE
 my @calls  = (
 	[ 'a registration',
 		q{SELECT migr_revision('x', 'CREATE TABLE app.x (i int)', 'DROP TABLE app.x', 'x1', '{}');},
-		'registering a revision' ],
+		'register' ],
 	[ 'migr_upgrade',         q{SELECT * FROM migr_upgrade('head');}, 'upgrade' ],
 	[ 'migr_downgrade',       q{SELECT * FROM migr_downgrade('base');}, 'downgrade' ],
 	[ 'migr_stamp',           q{SELECT * FROM migr_stamp('o1');}, 'stamp' ],
 	[ 'migr_launch',          q{SELECT migr_launch();}, 'launch' ],
 	[ 'CALL migr_upgrade_each', q{CALL migr_upgrade_each('head');}, 'upgrade' ],
 	[ 'another script\'s step outside a transaction',
-		qq{SELECT migr_step_begin('o2', 'up', '$b_sum', 'head');}, 'a script step' ],
+		qq{SELECT migr_step_begin('o2', 'up', '$b_sum', 'head');}, 'step' ],
 	[ 'another script\'s transactional step',
 		qq{BEGIN; SELECT migr_step_begin('o3', 'up', '$o3_sum', 'head'); ROLLBACK;},
-		'a script step' ]);
+		'step' ]);
 my $slowest = 0;
 foreach my $c (@calls)
 {
@@ -202,7 +202,7 @@ foreach my $c (@calls)
 	like($err,
 		qr/ERROR:\s+55P03: migr step "o2" \(up\) is running outside a transaction in another session/,
 		"$what fails with 55P03 naming the running step");
-	like($err, qr/DETAIL:\s+Process $apid began it at .* Waiting for it before $operation would hold it up/,
+	like($err, qr/DETAIL:\s+Process $apid began it at .* Operation "$operation" waiting for it would hold it up/,
 		"... the detail names the process and the operation");
 	like($err, qr/HINT:.*migr_status\(\)/, '... the hint points to migr_status()');
 	$slowest = $t if $t > $slowest;
@@ -257,7 +257,7 @@ run_sql($c_sess, q{BEGIN; SELECT migr_revision('c', 'CREATE TABLE app.c (i int)'
 	($rc, $out, $err) = run_file('poll', $pscript);
 }
 isnt($rc, 0, 'with lock_timeout, a step behind an operation gives up');
-like($err, qr/NOTICE:\s+00000: waiting for another migr operation to finish before a script step/,
+like($err, qr/NOTICE:\s+00000: operation "step" is waiting for another migr operation to finish/,
 	'... after saying that it waits');
 like($err, qr/ERROR:\s+55P03: canceling statement due to lock timeout/, '... with 55P03 (lock timeout)');
 is($node->safe_psql('poll', q{SELECT count(*) FROM migr.in_progress}), '0', '... leaving nothing in progress');
@@ -433,7 +433,7 @@ $rc = $node->psql('fixed', q{SELECT * FROM migr_stamp('o2')}, stderr => \$err,
 is($rc, 0, 'finished by hand, stamped');
 like($err, qr/NOTICE:\s+00000: step "o2" \(up\) of a migr script, begun at .*, is no longer in progress/,
 	'... the stamp says the step is over');
-like($err, qr/DETAIL:\s+This stamp records where revision "o2" is\./, '... and why');
+like($err, qr/DETAIL:\s+Operation "stamp" records where revision "o2" is\./, '... and why');
 is($node->safe_psql('fixed', q{SELECT count(*) FROM migr.in_progress}), '0', 'migr.in_progress is empty');
 is($node->safe_psql('fixed', q{SELECT migr_status()->'in_progress'}), '[]', 'migr_status: nothing unfinished');
 is($node->safe_psql('fixed', q{SELECT string_agg(revision, ',') FROM migr.version}), 'o2', 'at o2');
@@ -478,7 +478,7 @@ SELECT migr_revision('index', 'CREATE UNIQUE INDEX items_name ON app.items (k)',
                      transactional => true);});
 $rc = $node->psql('redone', q{SELECT count(*) FROM migr_upgrade('o2')}, stderr => \$err,
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
-like($err, qr/step "o2" \(up\) of a migr script, begun at .*, is no longer in progress\nDETAIL:\s+This upgrade records/,
+like($err, qr/step "o2" \(up\) of a migr script, begun at .*, is no longer in progress\nDETAIL:\s+Operation "upgrade" records/,
 	'an upgrade of the revision ends the step');
 is($node->safe_psql('redone', q{SELECT migr_status()->'in_progress'}), '[]', 'migr_status: nothing unfinished');
 
