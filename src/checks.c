@@ -113,6 +113,23 @@ migr_check_checksums(void)
  * ---------------------------------------------------------------------
  */
 
+/* The ids of the revisions "steps" apply (*up) and remove (*down), in order. */
+static void
+split_step_ids(const MigrGraph *graph, List *steps, List **up, List **down)
+{
+	ListCell   *lc;
+
+	foreach(lc, steps)
+	{
+		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
+
+		if (step->up)
+			*up = lappend(*up, graph->nodes[step->node].id);
+		else
+			*down = lappend(*down, graph->nodes[step->node].id);
+	}
+}
+
 /*
  * In production, a plan that runs destructive statements needs them
  * acknowledged.  Going up, a revision registered with destructive => true
@@ -136,15 +153,7 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 
 	if (migr_environment != MIGR_ENV_PRODUCTION || migr_allow_destructive)
 		return;
-	foreach(lc, steps)
-	{
-		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
-
-		if (step->up)
-			up_ids = lappend(up_ids, graph->nodes[step->node].id);
-		else
-			down_ids = lappend(down_ids, graph->nodes[step->node].id);
-	}
+	split_step_ids(graph, steps, &up_ids, &down_ids);
 
 	initStringInfo(&list);
 	if (up_ids != NIL)
@@ -272,19 +281,10 @@ check_registrants(const MigrGraph *graph, List *steps, Oid caller)
 	List	   *down_ids = NIL;
 	Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
 	Datum		values[2];
-	ListCell   *lc;
 
 	if (steps == NIL)
 		return;
-	foreach(lc, steps)
-	{
-		MigrPlanStep *step = (MigrPlanStep *) lfirst(lc);
-
-		if (step->up)
-			up_ids = lappend(up_ids, graph->nodes[step->node].id);
-		else
-			down_ids = lappend(down_ids, graph->nodes[step->node].id);
-	}
+	split_step_ids(graph, steps, &up_ids, &down_ids);
 	values[0] = migr_text_list_to_array(up_ids);
 	values[1] = migr_text_list_to_array(down_ids);
 	if (migr_catalog_has_registrants())
