@@ -356,10 +356,12 @@ migr_analyze_statement(Node *parsetree, const char *search_path,
 					stmt->removeType == OBJECT_MATVIEW || stmt->removeType == OBJECT_INDEX ||
 					stmt->removeType == OBJECT_SEQUENCE ||
 					stmt->removeType == OBJECT_FOREIGN_TABLE)
+				{
 					foreach(lc, stmt->objects)
 						add_lock(info, makeRangeVarFromNameList(lfirst(lc)),
 								 stmt->concurrent ? ShareUpdateExclusiveLock
 								 : AccessExclusiveLock);
+				}
 				break;
 			}
 		case T_RenameStmt:
@@ -409,8 +411,10 @@ migr_analyze_statement(Node *parsetree, const char *search_path,
 				ReindexStmt *stmt = (ReindexStmt *) parsetree;
 
 				foreach(lc, stmt->params)
+				{
 					if (strcmp(lfirst_node(DefElem, lc)->defname, "concurrently") == 0)
 						info->transactional = false;
+				}
 				if (stmt->relation)
 					add_lock(info, stmt->relation,
 							 info->transactional ? ShareLock : ShareUpdateExclusiveLock);
@@ -607,8 +611,10 @@ migr_lint_statements(List *statements, const char *search_path)
 					AlterTableStmt *stmt = (AlterTableStmt *) tree;
 
 					foreach(lc2, stmt->cmds)
+					{
 						if (lfirst_node(AlterTableCmd, lc2)->subtype == AT_ValidateConstraint)
 							name_set_add(validated, stmt->relation->relname);
+					}
 					if (!name_in(created, stmt->relation))
 						lint_alter_table(stmt, st, validated, search_path, &findings);
 					break;
@@ -618,6 +624,7 @@ migr_lint_statements(List *statements, const char *search_path)
 					DropStmt   *stmt = (DropStmt *) tree;
 
 					if (stmt->removeType == OBJECT_TABLE)
+					{
 						foreach(lc2, stmt->objects)
 						{
 							RangeVar   *rv = makeRangeVarFromNameList(lfirst(lc2));
@@ -628,6 +635,7 @@ migr_lint_statements(List *statements, const char *search_path)
 													 rangevar_name(rv)),
 											"Stop using the table in a deploy of the code first; drop it in a later deploy (the two-deploy rule).");
 						}
+					}
 					break;
 				}
 			case T_RenameStmt:

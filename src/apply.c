@@ -69,6 +69,7 @@ typedef struct StatementErrorContext
 static MigrStepRecord current_step_rec;
 static MigrStepRecord *current_step = NULL;
 static char *current_statement = NULL;
+
 /* The role the running step's script runs as, for failure reports. */
 static char current_step_role[NAMEDATALEN];
 
@@ -218,8 +219,8 @@ migr_run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *call
 /* Emit one result row; locks, rewritten and error may be NULL. */
 void
 migr_emit_step_row(MigrRun *run, int number, const char *revision, bool up,
-		 const char *message, TimestampTz started, TimestampTz finished,
-		 Datum locks, Datum rewritten, const char *error)
+				   const char *message, TimestampTz started, TimestampTz finished,
+				   Datum locks, Datum rewritten, const char *error)
 {
 	Datum		values[8];
 	bool		nulls[8] = {0};
@@ -288,8 +289,8 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number,
 	MemoryContext old;
 
 	/*
-	 * A connection of its own: everything the step allocates, including
-	 * what SPI allocates for the script's statements, goes when it ends.
+	 * A connection of its own: everything the step allocates, including what
+	 * SPI allocates for the script's statements, goes when it ends.
 	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -313,7 +314,7 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number,
 	MemoryContextSwitchTo(old);
 
 	migr_emit_step_row(run, number, node->id, step->up, row->message, rec->started_at,
-			 rec->finished_at, (Datum) 0, (Datum) 0, NULL);
+					   rec->finished_at, (Datum) 0, (Datum) 0, NULL);
 
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
@@ -432,7 +433,7 @@ migr_forget_current_step(void)
  */
 ErrorData *
 migr_run_step_alone(MigrRun *run, const MigrPlanStep *step, int number,
-		  MemoryContext error_cxt)
+					MemoryContext error_cxt)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;

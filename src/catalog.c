@@ -183,7 +183,7 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"       transactional = $11, created_by = $12, registrant = $13"
 		" WHERE id = $1",
 		13, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID, NAMEOID,
+			TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID, NAMEOID,
 		REGROLEOID},
 		"UPDATE migr.revisions"
 		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
@@ -247,7 +247,7 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"  $10, $11 - $10, $12, pg_current_xact_id(), $13, $14, $15, $16,"
 		"  $17, $18)",
 		18, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
-		NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
+			NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
 		TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID}
 	},
 	[Q_LOG_INSERT_STEPS] = {
@@ -431,7 +431,11 @@ migr_owner_begin(MigrOwnerScope *scope)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	/* Catalog queries are small; compiling them would cost more than it saves. */
+
+	/*
+	 * Catalog queries are small; compiling them would cost more than it
+	 * saves.
+	 */
 	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
@@ -440,8 +444,8 @@ migr_owner_begin(MigrOwnerScope *scope)
 	 * Catalog statements look rows up by key.  Statistics cannot be trusted
 	 * for that: one call adds and removes a row of migr.version and
 	 * migr.applied per step, and a plan (or a foreign-key check) that read
-	 * those tables sequentially would make a call of n steps cost n
-	 * squared.  Their plans are made once, like this.
+	 * those tables sequentially would make a call of n steps cost n squared.
+	 * Their plans are made once, like this.
 	 */
 	(void) set_config_option("enable_seqscan", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
@@ -739,9 +743,9 @@ migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 	 * Heads are few and the partial index lists exactly them.  Without
 	 * statistics (after a bulk registration or a restore) the planner would
 	 * read the whole history instead, so these plans, made once, are steered
-	 * to index scans: a plain scan of the partial index (which also marks
-	 * the entries of dead row versions for later scans to skip) and primary
-	 * key lookups; dependents are found through the GIN index.
+	 * to index scans: a plain scan of the partial index (which also marks the
+	 * entries of dead row versions for later scans to skip) and primary key
+	 * lookups; dependents are found through the GIN index.
 	 */
 	steer_planner(true);
 	run_query(Q_GRAPH_HEADS, NULL, NULL);

@@ -465,4 +465,3 @@ migr_check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
 	migr_require_confirmation(operation_confirm_action(op));
 	check_steps(graph, op, steps, caller, offline);
 }
-

@@ -72,8 +72,10 @@ migr_statement_is_destructive(Node *parsetree)
 				ListCell   *lc;
 
 				foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+				{
 					if (alter_table_cmd_is_destructive(lfirst_node(AlterTableCmd, lc)))
 						return true;
+				}
 				return false;
 			}
 		case T_AlterEnumStmt:
@@ -88,8 +90,8 @@ migr_statement_is_destructive(Node *parsetree)
 				/*
 				 * As for a column: DROP CONSTRAINT ('X'), SET NOT NULL ('O')
 				 * and DROP DEFAULT ('T' without a default) are destructive;
-				 * SET DEFAULT, DROP NOT NULL, ADD and VALIDATE CONSTRAINT
-				 * are not.
+				 * SET DEFAULT, DROP NOT NULL, ADD and VALIDATE CONSTRAINT are
+				 * not.
 				 */
 				return stmt->subtype == 'X' || stmt->subtype == 'O' ||
 					(stmt->subtype == 'T' && stmt->def == NULL);

@@ -61,8 +61,10 @@ migr_dry_run_note_rewrite(Oid relid)
 	name = psprintf("%s.%s", get_namespace_name(get_rel_namespace(relid)),
 					get_rel_name(relid));
 	foreach(lc, rewritten_tables)
+	{
 		if (strcmp(lfirst(lc), name) == 0)
 			break;
+	}
 	if (lc == NULL)
 		rewritten_tables = lappend(rewritten_tables, name);
 	MemoryContextSwitchTo(old);
@@ -108,11 +110,13 @@ new_strings(List *before, List *after)
 		bool		seen = false;
 
 		foreach(lc2, before)
+		{
 			if (strcmp(lfirst(lc), lfirst(lc2)) == 0)
 			{
 				seen = true;
 				break;
 			}
+		}
 		if (!seen)
 			result = lappend(result, lfirst(lc));
 	}
@@ -146,8 +150,8 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 		TimestampTz now = GetCurrentTimestamp();
 
 		migr_emit_step_row(run, number, node->id, step->up, row->message, now, now,
-				 (Datum) 0, (Datum) 0,
-				 "not run: the revision cannot run inside a transaction; apply it with migr_script()");
+						   (Datum) 0, (Datum) 0,
+						   "not run: the revision cannot run inside a transaction; apply it with migr_script()");
 		return false;
 	}
 
@@ -169,9 +173,9 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 		MemoryContextSwitchTo(cxt);
 		locks_after = held_relation_locks();
 		migr_emit_step_row(run, number, node->id, step->up, row->message, started,
-				 GetCurrentTimestamp(),
-				 migr_text_list_to_array(new_strings(*locks_held, locks_after)),
-				 migr_text_list_to_array(rewritten_tables), NULL);
+						   GetCurrentTimestamp(),
+						   migr_text_list_to_array(new_strings(*locks_held, locks_after)),
+						   migr_text_list_to_array(rewritten_tables), NULL);
 		*locks_held = locks_after;
 		if (SPI_finish() != SPI_OK_FINISH)
 			elog(ERROR, "SPI_finish failed");
@@ -193,11 +197,11 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 		CurrentResourceOwner = owner;
 		migr_forget_current_step();
 		migr_emit_step_row(run, number, node->id, step->up, row->message, started,
-				 GetCurrentTimestamp(), (Datum) 0, (Datum) 0,
-				 psprintf("SQLSTATE %s: %s%s%s",
-						  unpack_sql_state(edata->sqlerrcode), edata->message,
-						  failed_statement ? " (statement: " : "",
-						  failed_statement ? psprintf("%s)", failed_statement) : ""));
+						   GetCurrentTimestamp(), (Datum) 0, (Datum) 0,
+						   psprintf("SQLSTATE %s: %s%s%s",
+									unpack_sql_state(edata->sqlerrcode), edata->message,
+									failed_statement ? " (statement: " : "",
+									failed_statement ? psprintf("%s)", failed_statement) : ""));
 		FreeErrorData(edata);
 		ok = false;
 	}
@@ -281,8 +285,8 @@ migr_dry_run_plan(MigrRun *run)
 	locks_held = held_relation_locks();
 
 	/*
-	 * Each step's memory is released two steps later: the locks a step
-	 * found held are compared with those of the step after it.
+	 * Each step's memory is released two steps later: the locks a step found
+	 * held are compared with those of the step after it.
 	 */
 	step_cxt[0] = AllocSetContextCreate(cxt, "migr dry-run step",
 										ALLOCSET_DEFAULT_SIZES);
@@ -315,4 +319,3 @@ migr_dry_run_plan(MigrRun *run)
 	MemoryContextSwitchTo(cxt);
 	CurrentResourceOwner = owner;
 }
-

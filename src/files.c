@@ -461,7 +461,10 @@ parse_file(MigrFile *file, const char *content)
 			}
 			else
 			{
-				/* The upgrade ends before the newline that precedes this line. */
+				/*
+				 * The upgrade ends before the newline that precedes this
+				 * line.
+				 */
 				file->upgrade = pnstrdup(content + section_start,
 										 Max(pos - 1 - section_start, 0));
 				file->downgrade_line = line;
@@ -503,15 +506,15 @@ parse_file(MigrFile *file, const char *content)
 	/* The last section runs to the end, less one final newline. */
 	{
 		int			end = len;
-		char	   *text;
+		char	   *section;
 
 		if (end > section_start && content[end - 1] == '\n')
 			end--;
-		text = pnstrdup(content + section_start, Max(end - section_start, 0));
+		section = pnstrdup(content + section_start, Max(end - section_start, 0));
 		if (state == IN_UPGRADE)
-			file->upgrade = text;
+			file->upgrade = section;
 		else
-			file->downgrade = text;
+			file->downgrade = section;
 	}
 }
 
@@ -863,8 +866,10 @@ migr_load_files(PG_FUNCTION_ARGS)
 		ListCell   *lc;
 
 		foreach(lc, refs)
+		{
 			if (file_for(files, n, lfirst(lc)) >= 0)
 				waiting[i]++;
+		}
 	}
 
 	for (int loaded = 0; loaded < n; loaded++)
@@ -905,8 +910,10 @@ migr_load_files(PG_FUNCTION_ARGS)
 				continue;
 			refs = list_concat_copy(files[i].down_revision, files[i].depends_on);
 			foreach(lc, refs)
+			{
 				if (strcmp(lfirst(lc), files[next].id) == 0)
 					waiting[i]--;
+			}
 		}
 
 		if (files[next].filename != NULL)

@@ -453,9 +453,8 @@ migr_graph_order(const MigrGraph *graph, const Bitmapset *set,
 								NULL);
 
 	/*
-	 * Count, for each member, the members it has to wait for: its parents
-	 * and dependencies (going up), or its children and dependents (going
-	 * down).
+	 * Count, for each member, the members it has to wait for: its parents and
+	 * dependencies (going up), or its children and dependents (going down).
 	 */
 	while ((n = bms_next_member(set, n)) >= 0)
 	{

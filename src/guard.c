@@ -115,8 +115,10 @@ is_application_ddl(Node *parsetree)
 					drop->removeType != OBJECT_INDEX)
 					return false;
 				foreach(lc, drop->objects)
+				{
 					if (!is_temporary(makeRangeVarFromNameList(lfirst(lc)), false))
 						return false;
+				}
 				return true;
 			}
 		default:

@@ -120,11 +120,14 @@ typedef struct MigrRevisionRow
 	const char *changes;		/* "additive", "destructive" or "mixed" */
 	List	   *destructive_statements; /* list of char * */
 	bool		destructive;	/* destructive changes acknowledged */
-	bool		transactional;	/* no statement needs to run outside a transaction */
+	bool		transactional;	/* no statement needs to run outside a
+								 * transaction */
 	bool		applied;		/* filled by migr_catalog_fetch_revision */
 	char	   *applied_downgrade;	/* the downgrade kept when it was applied */
-	Oid			registrant;		/* who registered or last changed it; 0 unknown */
-	Oid			applied_downgrade_registrant;	/* registrant of applied_downgrade */
+	Oid			registrant;		/* who registered or last changed it; 0
+								 * unknown */
+	Oid			applied_downgrade_registrant;	/* registrant of
+												 * applied_downgrade */
 } MigrRevisionRow;
 
 extern void migr_owner_begin(MigrOwnerScope *scope);
@@ -176,7 +179,8 @@ typedef struct MigrStepRecord
 	const char *target;
 	const char *checksum;
 	const char *downgrade;		/* when up: the downgrade script to keep */
-	Oid			downgrade_registrant;	/* when up: the registrant of that script */
+	Oid			downgrade_registrant;	/* when up: the registrant of that
+										 * script */
 	TimestampTz started_at;
 	TimestampTz finished_at;
 	XLogRecPtr	wal_before;

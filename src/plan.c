@@ -28,7 +28,7 @@ const char *const migr_operation_names[] = {"upgrade", "downgrade", "stamp", "re
 static MigrPlanStep *
 make_step(int node, bool up)
 {
-	MigrPlanStep   *step = palloc(sizeof(MigrPlanStep));
+	MigrPlanStep *step = palloc(sizeof(MigrPlanStep));
 
 	step->node = node;
 	step->up = up;
@@ -173,11 +173,13 @@ plan_redo(MigrGraph *graph, const char *name)
 	below.below = found;
 	redo = bms_int_members(migr_graph_above(graph, &below), migr_graph_applied(graph));
 	foreach(lc, migr_graph_order(graph, redo, true))
+	{
 		if (!graph->nodes[lfirst_int(lc)].has_downgrade)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("revision \"%s\" has no downgrade script", graph->nodes[lfirst_int(lc)].id),
 					 errhint("Register it again with a downgrade script, or use migr_stamp() and apply the change by hand.")));
+	}
 	return list_concat(steps_from(migr_graph_order(graph, redo, true), false),
 					   steps_from(migr_graph_order(graph, redo, false), true));
 }

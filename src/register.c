@@ -82,8 +82,10 @@ list_has(List *list, const char *s)
 	ListCell   *lc;
 
 	foreach(lc, list)
+	{
 		if (strcmp((char *) lfirst(lc), s) == 0)
-		return true;
+			return true;
+	}
 	return false;
 }
 
@@ -155,8 +157,10 @@ resolve_reference(const char *name, const char *self, List *stored,
 				Bitmapset  *lineage = migr_graph_lineage_up(*graph, list_make1_int(label));
 
 				foreach(lc, stored)
+				{
 					if (bms_is_member(migr_graph_find(*graph, lfirst(lc)), lineage))
 						return lfirst(lc);
+				}
 			}
 		}
 		found = migr_resolve_revisions(*graph, target);
@@ -553,8 +557,8 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 
 	/*
 	 * Scripts: must parse, no psql meta-commands, no transaction control.
-	 * Only a merge (two or more parents named) may have an empty upgrade,
-	 * as migr_merge() makes them.
+	 * Only a merge (two or more parents named) may have an empty upgrade, as
+	 * migr_merge() makes them.
 	 */
 	statements = migr_parse_script(row.upgrade, row.id, "upgrade");
 	if (statements == NIL &&
@@ -741,12 +745,14 @@ migr_merge(PG_FUNCTION_ARGS)
 		below = bms_add_members(below, anc);
 	}
 	foreach(lc, parents)
+	{
 		if (bms_is_member(lfirst_int(lc), below))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("revision \"%s\" is already below another revision of the merge",
 							graph->nodes[lfirst_int(lc)].id),
 					 errhint("Merge only revisions on different branches, such as the heads.")));
+	}
 
 	foreach(lc, parents)
 		row.parents = lappend(row.parents, graph->nodes[lfirst_int(lc)].id);

@@ -256,7 +256,7 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 	ids = palloc(sizeof(char *) * Max(nids, 1));
 	foreach(lc, run.steps)
 		ids[foreach_current_index(lc)] =
-			pstrdup(run.graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
+		pstrdup(run.graph->nodes[((MigrPlanStep *) lfirst(lc))->node].id);
 	list_free_deep(run.steps);
 	run.steps = NIL;
 	SPI_commit();

@@ -224,6 +224,7 @@ cover_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;
+
 	/*
 	 * The subtransaction migr_step_begin() ran in: undone, it takes the step
 	 * with it; released, the step belongs to its parent.
@@ -337,7 +338,7 @@ migr_step_cover_statement(const char *query, int location, int len)
 {
 	MemoryContext cxt;
 	MemoryContext old;
-	char	   *text;
+	char	   *sent_text;
 	Node	   *sent;
 	Node	   *expected;
 	int			guc_level;
@@ -357,8 +358,8 @@ migr_step_cover_statement(const char *query, int location, int len)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "migr step cover match",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	text = pnstrdup(query + location, len);
-	sent = parse_one(text);
+	sent_text = pnstrdup(query + location, len);
+	sent = parse_one(sent_text);
 
 	/* Registered statements mean what they mean with this on (script.c). */
 	guc_level = migr_force_standard_strings();

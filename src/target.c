@@ -161,8 +161,10 @@ restrict_to(const Scope *scope, List *nodes)
 	ListCell   *lc;
 
 	foreach(lc, nodes)
+	{
 		if (in_scope(scope, lfirst_int(lc)))
 			result = lappend_int(result, lfirst_int(lc));
+	}
 	return result;
 }
 
@@ -586,7 +588,7 @@ migr_target_is_reached(const char *target)
 	{
 		List	   *applied;
 		List	   *heads = migr_catalog_graph_heads(strcmp(target, "head") == 0,
-														 &applied);
+													 &applied);
 		ListCell   *lc;
 
 		if (heads == NIL)
@@ -594,8 +596,10 @@ migr_target_is_reached(const char *target)
 		if (strcmp(target, "head") == 0 && list_length(heads) > 1)
 			return false;		/* the full path reports the ambiguity */
 		foreach(lc, applied)
+		{
 			if (!lfirst_int(lc))
 				return false;
+		}
 		return true;
 	}
 	if (strpbrk(target, "+-@") != NULL || strlen(target) > MIGR_MAX_ID_LEN)
