@@ -62,3 +62,22 @@ DELETE FROM migr.in_progress p
                   AND l.operation OPERATOR(pg_catalog.=) ANY ('{upgrade,downgrade,stamp,redo}'::text[])
                   AND l.error_sqlstate IS NULL
                   AND l.started_at OPERATOR(pg_catalog.>=) p.started_at);
+
+/* ---------------------------------------------------------------------
+ * C functions named like their SQL functions (issue 11)
+ *
+ * 0.1 called the C functions of migr_step_begin() and migr_step_end()
+ * migr_script_begin and migr_script_end; the library keeps those names
+ * for this file's predecessor.  CREATE OR REPLACE keeps each function's
+ * owner, privileges and dependents.
+ * ---------------------------------------------------------------------
+ */
+CREATE OR REPLACE FUNCTION migr_step_begin(revision text, direction text, checksum text, target text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_step_begin'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE OR REPLACE FUNCTION migr_step_end(revision text, direction text, checksum text, target text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_step_end'
+LANGUAGE C VOLATILE STRICT;

@@ -37,6 +37,9 @@
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_script);
+PG_FUNCTION_INFO_V1(migr_step_begin);
+PG_FUNCTION_INFO_V1(migr_step_end);
+/* The names sql/migr--0.1.sql gave them; see the end of this file. */
 PG_FUNCTION_INFO_V1(migr_script_begin);
 PG_FUNCTION_INFO_V1(migr_script_end);
 
@@ -319,7 +322,7 @@ notice_earlier_step(const char *id, bool up)
  * step may run now and mark it as running.
  */
 Datum
-migr_script_begin(PG_FUNCTION_ARGS)
+migr_step_begin(PG_FUNCTION_ARGS)
 {
 	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		up = direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1)));
@@ -434,7 +437,7 @@ migr_script_begin(PG_FUNCTION_ARGS)
  * migr_upgrade() records one.
  */
 Datum
-migr_script_end(PG_FUNCTION_ARGS)
+migr_step_end(PG_FUNCTION_ARGS)
 {
 	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		up = direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1)));
@@ -518,4 +521,22 @@ migr_script_end(PG_FUNCTION_ARGS)
 	migr_lock_release_session_at_commit();
 	migr_step_cover_end();
 	PG_RETURN_VOID();
+}
+
+/*
+ * The C names the 0.1 install script gave migr_step_begin() and
+ * migr_step_end().  CREATE EXTENSION runs that script before the update to
+ * 0.2, which points the SQL functions at the names above, so these must
+ * stay for as long as 0.1 can be installed.
+ */
+Datum
+migr_script_begin(PG_FUNCTION_ARGS)
+{
+	return migr_step_begin(fcinfo);
+}
+
+Datum
+migr_script_end(PG_FUNCTION_ARGS)
+{
+	return migr_step_end(fcinfo);
 }

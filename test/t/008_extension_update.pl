@@ -108,6 +108,22 @@ WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind = 'r'};
 is($node->safe_psql('old', $columns_sql), $node->safe_psql('fresh', $columns_sql),
 	'tables: same columns, types, NOT NULL and defaults');
 
+# Each C function is named like its SQL function (migr.x as migr_x; the two
+# migr_load overloads as migr_load_file and migr_load_files), updated or fresh.
+my $c_names_sql = q{
+SELECT coalesce(string_agg(p.oid::regprocedure::text || ' -> ' || p.prosrc, ', '
+                           ORDER BY p.oid::regprocedure::text), 'all named alike')
+FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migr')
+  AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+  AND p.prosrc NOT IN (p.proname::text, 'migr_' || p.proname)
+  AND NOT (p.proname = 'migr_load' AND p.prosrc IN ('migr_load_file', 'migr_load_files'))};
+is($node->safe_psql('old', $c_names_sql), 'all named alike',
+	'updated: every C function is named like its SQL function');
+is($node->safe_psql('fresh', $c_names_sql), 'all named alike',
+	'fresh: every C function is named like its SQL function');
+
 # offline: the overtaken entry is gone, the other one stays and is reported.
 is($node->safe_psql('old', q{SELECT string_agg(revision, ',') FROM migr.in_progress}), 'd1',
 	'offline: the update ends the unfinished step a later step of its revision overtook');
