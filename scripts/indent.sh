@@ -6,6 +6,8 @@
 #   scripts/indent.sh            indent the tree in place
 #   scripts/indent.sh --check    change nothing; list the files that are not
 #                                indented and exit 1 if there is any
+#   scripts/indent.sh --check DIR  the same for DIR/src and DIR/typedefs.list
+#                                (test/t/041_indent.pl checks a copy)
 #
 # pg_bsd_indent must know every type name to format declarations.  They come
 # from two lists: typedefs.list at the top of the checkout (migr's own types,
@@ -19,11 +21,15 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 check=0
+top=$REPO
 case ${1:-} in
     '') ;;
-    --check) check=1 ;;
+    --check)
+        check=1
+        top=${2:-$REPO}
+        ;;
     *)
-        warn "usage: $0 [--check]"
+        warn "usage: $0 [--check [DIR]]"
         exit 2
         ;;
 esac
@@ -42,7 +48,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     fi
 fi
 
-cd "$REPO"
+cd "$top"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

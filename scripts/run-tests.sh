@@ -36,8 +36,8 @@
 #              file makes its own nodes ($node->init; $node->start); the
 #              installed migr is what they load.  The cwd is the scratch copy
 #              of test/ (../examples and ../expected are copied beside it,
-#              and ../bin, ../src and ../scripts/check-layers.sh from the
-#              checkout).  MIGR_REPO is the directory
+#              and ../bin, ../src, ../typedefs.list and the scripts
+#              check-layers.sh, indent.sh and lib.sh from the checkout).  MIGR_REPO is the directory
 #              holding these copies (test/, examples/, expected/, bin/), for
 #              tests that run the shell tools: "$ENV{MIGR_REPO}/bin/migr-load".
 #              Environment: PATH starts with /usr/lib/postgresql/15/bin;
@@ -138,7 +138,9 @@ done
 # so do src/ and the layer check (040_layers reads the call graph).
 [ -d "$REPO/bin" ] && copy_to_scratch "$SRC" "$REPO/bin"
 copy_to_scratch "$SRC/src" "$REPO"/src/*.c "$REPO"/src/*.h
-copy_to_scratch "$SRC/scripts" "$REPO/scripts/check-layers.sh"
+copy_to_scratch "$SRC/scripts" "$REPO/scripts/check-layers.sh" "$REPO/scripts/indent.sh" \
+    "$REPO/scripts/lib.sh"
+copy_to_scratch "$SRC" "$REPO/typedefs.list"
 EXTRA_CONF=
 [ -f "$SRC/test/extra.conf" ] && EXTRA_CONF=$SRC/test/extra.conf
 

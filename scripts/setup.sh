@@ -45,6 +45,7 @@ packages=(
     python3-alembic             # test/graph_diff.py: the graph against Alembic
     cscope                      # scripts/check-layers.sh: who calls whom in src/
     universal-ctags             # scripts/check-layers.sh, scripts/indent.sh
+    pg-bsd-indent               # scripts/indent.sh: src/ stays indented
     make
     gcc
 )
