@@ -417,6 +417,20 @@ extension_owner(void)
 }
 
 /*
+ * Open the scope every catalog read or write of an entry point runs in: an
+ * SPI connection, then the switch to the extension owner (below).  Close it
+ * with migr_owner_end() and SPI_finish(), which callers place where their
+ * results no longer need SPI's memory.
+ */
+void
+migr_catalog_open(MigrOwnerScope *scope)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migr_owner_begin(scope);
+}
+
+/*
  * Switch to the extension owner with a safe search_path.  Must be paired
  * with migr_owner_end(); on error, transaction (or subtransaction) abort
  * restores both the user and the setting.

@@ -945,9 +945,7 @@ migr_export(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	migr_catalog_exec("SELECT r.id, r.message, r.upgrade, r.downgrade,"
 					  "       r.down_revision, r.depends_on,"
@@ -1069,9 +1067,7 @@ migr_template(PG_FUNCTION_ARGS)
 		}
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	if (file.id == NULL)
 		file.id = migr_generate_revision_id();

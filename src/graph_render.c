@@ -304,9 +304,7 @@ migr_graph(PG_FUNCTION_ARGS)
 				 errmsg("unknown graph format \"%s\"", format),
 				 errdetail("The formats are \"dot\" (Graphviz) and \"mermaid\".")));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	for (int i = 0; i < graph->nnodes; i++)

@@ -139,9 +139,7 @@ log_adhoc_ddl(const char *tag)
 	rec.command_tag = tag;
 	rec.statement = debug_query_string ? debug_query_string : tag;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	migr_catalog_record_event(&rec, &caller);
 	migr_owner_end(&scope);
 	SPI_finish();

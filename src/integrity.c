@@ -73,9 +73,7 @@ migr_launch(PG_FUNCTION_ARGS)
 
 	migr_check_not_nested();
 	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	migr_lock_acquire("launch");
 
 	if (!migr_catalog_launched())
@@ -120,9 +118,7 @@ migr_validate(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	migr_catalog_exec(MISMATCH_SQL, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -171,9 +167,7 @@ migr_repair(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("revision must not be NULL")));
 	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	migr_lock_acquire("repair");
 
 	id = migr_resolve_revision_id(text_to_cstring(PG_GETARG_TEXT_PP(0)));

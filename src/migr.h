@@ -130,6 +130,7 @@ typedef struct MigrRevisionRow
 												 * applied_downgrade */
 } MigrRevisionRow;
 
+extern void migr_catalog_open(MigrOwnerScope *scope);
 extern void migr_owner_begin(MigrOwnerScope *scope);
 extern void migr_owner_end(MigrOwnerScope *scope);
 extern void migr_capture_caller(MigrCaller *caller);

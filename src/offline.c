@@ -179,9 +179,7 @@ migr_script(PG_FUNCTION_ARGS)
 	text	   *result;
 
 	schema = function_schema(fcinfo);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	graph = migr_graph_load();
 	steps = migr_plan_steps(graph, op, list_make1(target), false, target);
 
@@ -359,9 +357,7 @@ migr_step_begin(PG_FUNCTION_ARGS)
 	migr_lock_release_session();
 
 	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	step.node = migr_graph_find(graph, id);
@@ -476,9 +472,7 @@ migr_step_end(PG_FUNCTION_ARGS)
 	migr_step_cover_check_complete(id, up);
 
 	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	values[0] = CStringGetTextDatum(id);
 	values[1] = CStringGetTextDatum(up ? "up" : "down");

@@ -547,9 +547,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	}
 
 	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	migr_lock_acquire("register");
 
 	if (row.id == NULL)
@@ -712,9 +710,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	}
 
 	migr_capture_caller(&caller);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	migr_lock_acquire("merge");
 	if (row.id == NULL)
 		row.id = migr_generate_revision_id();

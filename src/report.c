@@ -89,9 +89,7 @@ migr_history(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
@@ -150,9 +148,7 @@ migr_show(PG_FUNCTION_ARGS)
 		elog(ERROR, "migr_show must return a composite type");
 	result_desc = BlessTupleDesc(result_desc);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	found = migr_resolve_revisions(graph, name);
@@ -196,9 +192,7 @@ migr_lint(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	search_path = pstrdup(namespace_search_path);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	if (PG_ARGISNULL(0))
@@ -284,9 +278,7 @@ migr_plan(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	search_path = pstrdup(namespace_search_path);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	steps = migr_plan_steps(graph, op, list_make1(target), false, target);

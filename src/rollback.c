@@ -118,9 +118,7 @@ migr_rollback_check(PG_FUNCTION_ARGS)
 				 errmsg("expected head must not be NULL")));
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	foreach(lc, differences(text_to_cstring(PG_GETARG_TEXT_PP(0))))
 	{
@@ -167,9 +165,7 @@ migr_check_head(PG_FUNCTION_ARGS)
 	expected = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	allow_compatible = PG_GETARG_BOOL(1);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 	diffs = differences(expected);
 
 	initStringInfo(&ahead);

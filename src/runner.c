@@ -269,9 +269,7 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 		bool		changed;
 
 		/* A connection of the step's own: its memory goes when it ends. */
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		migr_owner_begin(&scope);
+		migr_catalog_open(&scope);
 		migr_lock_acquire("upgrade");
 		now = migr_catalog_generation();
 		changed = now != generation;

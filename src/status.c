@@ -118,9 +118,7 @@ migr_status(PG_FUNCTION_ARGS)
 	char	   *json;
 	Datum		result;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	migr_owner_begin(&scope);
+	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
 	pending = migr_graph_ancestors(graph, migr_graph_heads(graph));
