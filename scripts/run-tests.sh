@@ -56,6 +56,9 @@
 #                         the checkout (the extension is still built from it)
 #   MIGR_SKIP_SETUP=1     skip scripts/setup.sh (reuse what is installed)
 #   MIGR_KEEP_SCRATCH=1   keep the scratch dir (results, logs) after the run
+#   MIGR_ONLY=REGEX       run only the test files whose name (e.g. 13_dry_run.sql,
+#                         007_offline.pl) matches the extended regex; for quick
+#                         runs while working; a full run is what counts
 
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
@@ -108,6 +111,23 @@ regress_files=("$TEST_ROOT"/test/sql/*.sql)
 pgtap_files=("$TEST_ROOT"/test/pgtap/*.sql)
 tap_files=("$TEST_ROOT"/test/t/*.pl)
 shopt -u nullglob
+
+# Keep only the files whose name matches MIGR_ONLY (an extended regex).
+only()
+{
+    local f
+    for f in "$@"; do
+        if [[ $(basename "$f") =~ ${MIGR_ONLY} ]]; then
+            printf '%s\n' "$f"
+        fi
+    done
+}
+if [ -n "${MIGR_ONLY:-}" ]; then
+    mapfile -t regress_files < <(only "${regress_files[@]}")
+    mapfile -t pgtap_files < <(only "${pgtap_files[@]}")
+    mapfile -t tap_files < <(only "${tap_files[@]}")
+    say "MIGR_ONLY=$MIGR_ONLY: running a subset, not the whole suite"
+fi
 
 total_files=$((${#regress_files[@]} + ${#pgtap_files[@]} + ${#tap_files[@]}))
 if [ "$total_files" -eq 0 ]; then
