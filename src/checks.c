@@ -13,20 +13,66 @@
  * migr_check_steps() between the steps of migr_upgrade_each) with a plan
  * from plan.c; registration and repair call migr_check_change_allowed();
  * the psql path calls migr_check_script_session().  Call inside an owner
- * scope.
+ * scope.  migr_check_can_change() comes first of all, before any scope:
+ * every function that changes the catalog calls it on entry.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "migr.h"
+
+/* ---------------------------------------------------------------------
+ * Where a change can run at all
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The first check of every SQL function that changes migr's catalog
+ * (registering, loading, upgrading, downgrading, stamping, redoing, dry
+ * runs, launching, repairing, the steps of migr_script() scripts), made on
+ * entry, before it reads or locks anything.  Such a function cannot run
+ * from inside a migration script, nor where the server accepts no writes:
+ * on a hot standby (recovery), or in a read-only transaction.  There its
+ * first write would fail late, with PostgreSQL's generic "cannot execute
+ * UPDATE in a read-only transaction" from a statement of migr's own.  The
+ * reading functions never call this: they work on a standby.
+ */
+void
+migr_check_can_change(FunctionCallInfo fcinfo)
+{
+	const char *name = NULL;
+
+	migr_check_not_nested();
+	if (!RecoveryInProgress() && !XactReadOnly)
+		return;
+	if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))
+		name = get_func_name(fcinfo->flinfo->fn_oid);
+	if (name == NULL)
+		name = "this migr function";
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot run on a standby server", name),
+				 errdetail("This server is a hot standby: it is in recovery, replaying the primary's changes, and %s changes migr's catalog.",
+						   name),
+				 errhint("Run it on the primary server; the standby receives the change by replication. The reading functions (migr_status(), migr_current(), migr_history(), ...) work here.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("%s cannot run in a read-only transaction", name),
+			 errdetail("%s changes migr's catalog.", name),
+			 errhint("Run it in a read-write transaction (see default_transaction_read_only and SET TRANSACTION READ WRITE).")));
+}
 
 /* ---------------------------------------------------------------------
  * Confirmation and checksums

@@ -752,7 +752,7 @@ migr_load_file(PG_FUNCTION_ARGS)
 	MigrFile	file = {0};
 	char	   *id;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -816,7 +816,7 @@ migr_load_files(PG_FUNCTION_ARGS)
 	int		   *waiting;		/* per file: parents in the set not loaded */
 	bool	   *done;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

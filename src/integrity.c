@@ -71,7 +71,7 @@ migr_launch(PG_FUNCTION_ARGS)
 	TimestampTz launched_at;
 	bool		isnull;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	migr_capture_caller(&caller);
 	migr_catalog_open(&scope);
 	migr_lock_acquire("launch");
@@ -161,7 +161,7 @@ migr_repair(PG_FUNCTION_ARGS)
 	char	   *checksum;
 	text	   *result;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -380,6 +380,7 @@ typedef enum MigrConfirmAction
 	MIGR_CONFIRM_REGISTER
 } MigrConfirmAction;
 
+extern void migr_check_can_change(FunctionCallInfo fcinfo);
 extern void migr_require_confirmation(MigrConfirmAction action);
 extern void migr_check_checksums(void);
 extern void migr_check_plan(const MigrGraph *graph, MigrOperation op,

@@ -335,7 +335,7 @@ migr_step_begin(PG_FUNCTION_ARGS)
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		values[4];
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (migr_script_step_begun())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -448,6 +448,7 @@ migr_step_end(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			n;
 
+	migr_check_can_change(fcinfo);
 	if (!migr_script_step_begun())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -625,7 +625,7 @@ migr_revision(PG_FUNCTION_ARGS)
 {
 	MigrRegistration reg = {0};
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -692,7 +692,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	Bitmapset  *below = NULL;
 	ListCell   *lc;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -131,7 +131,7 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	const char *target = linitial(targets);
 	List	   *volatile decided = NIL;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 	run.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	run.op = op;
@@ -222,7 +222,7 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 	bool		atomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
 	((CallContext *) fcinfo->context)->atomic;
 
-	migr_check_not_nested();
+	migr_check_can_change(fcinfo);
 	if (atomic || fcinfo->context == NULL || !IsA(fcinfo->context, CallContext))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
