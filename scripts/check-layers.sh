@@ -30,7 +30,7 @@ layers=(
     # the step engine, dry runs, the one registration path
     "4: apply.c dryrun.c register.c"
     # SQL entry points and argument parsing; the DDL guard's hooks
-    "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c guard.c"
+    "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c guard.c restore.c"
 )
 top=5
 

@@ -81,3 +81,28 @@ CREATE OR REPLACE FUNCTION migr_step_end(revision text, direction text, checksum
 RETURNS void
 AS 'MODULE_PATHNAME', 'migr_step_end'
 LANGUAGE C VOLATILE STRICT;
+
+/* ---------------------------------------------------------------------
+ * Replicas and dumps: a restore keeps migr.log (issue 15)
+ *
+ * Restored into a production database, a dump's schema is ad-hoc DDL that
+ * migr.allow_adhoc_ddl lets through and logs in migr.log, with ids 1, 2, ...
+ * before the dumped log rows, which have such ids too, arrive: their COPY
+ * failed on a duplicate key and the history was lost (src/restore.c).  At
+ * the first restored row of a transaction, this trigger moves the rows this
+ * database wrote below the lowest id, so the restored rows keep theirs.  It
+ * fires only for rows migr does not write: migr's own rows carry the id of
+ * the inserting transaction, restored rows the one they had.
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr.log_make_room()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'migr_log_make_room'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION migr.log_make_room() FROM PUBLIC;
+
+CREATE TRIGGER log_make_room
+BEFORE INSERT ON migr.log
+FOR EACH ROW
+WHEN (NEW.xid OPERATOR(pg_catalog.<>) pg_catalog.pg_current_xact_id())
+EXECUTE FUNCTION migr.log_make_room();

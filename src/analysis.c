@@ -16,10 +16,13 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_class.h"
 #include "commands/tablecmds.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_coerce.h"
@@ -277,6 +280,107 @@ analyze_alter_table(AlterTableStmt *stmt, MigrStatementInfo *info,
 				break;
 		}
 	}
+}
+
+/*
+ * Does the object that "parsetree" creates exist already?  Returns it, as
+ * "table \"name\"", or NULL: for a statement that creates nothing, one
+ * that tolerates the object (IF NOT EXISTS, OR REPLACE), a temporary one,
+ * or one whose object is not there.  Names are looked up with
+ * "search_path" (the caller's).  Covers what a first migration creates:
+ * schemas, tables, views, sequences, indexes, enum and composite types,
+ * domains and extensions.
+ */
+char *
+migr_statement_existing_object(Node *parsetree, const char *search_path)
+{
+	int			nest = use_search_path(search_path);
+	const RangeVar *rv = NULL;
+	const char *kind = "relation";
+	List	   *type_name = NIL;
+	char	   *found = NULL;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateStmt:
+			if (!((CreateStmt *) parsetree)->if_not_exists)
+				rv = ((CreateStmt *) parsetree)->relation;
+			kind = "table";
+			break;
+		case T_CreateTableAsStmt:
+			if (!((CreateTableAsStmt *) parsetree)->if_not_exists)
+				rv = ((CreateTableAsStmt *) parsetree)->into->rel;
+			break;
+		case T_ViewStmt:
+			if (!((ViewStmt *) parsetree)->replace)
+				rv = ((ViewStmt *) parsetree)->view;
+			kind = "view";
+			break;
+		case T_CreateSeqStmt:
+			if (!((CreateSeqStmt *) parsetree)->if_not_exists)
+				rv = ((CreateSeqStmt *) parsetree)->sequence;
+			kind = "sequence";
+			break;
+		case T_IndexStmt:
+			{
+				IndexStmt  *stmt = (IndexStmt *) parsetree;
+				Oid			table;
+
+				if (stmt->if_not_exists || stmt->idxname == NULL)
+					break;
+				table = RangeVarGetRelid(stmt->relation, NoLock, true);
+				if (OidIsValid(table) &&
+					OidIsValid(get_relname_relid(stmt->idxname,
+												 get_rel_namespace(table))))
+					found = psprintf("index \"%s\"", stmt->idxname);
+				break;
+			}
+		case T_CreateSchemaStmt:
+			{
+				CreateSchemaStmt *stmt = (CreateSchemaStmt *) parsetree;
+
+				if (!stmt->if_not_exists && stmt->schemaname != NULL &&
+					OidIsValid(get_namespace_oid(stmt->schemaname, true)))
+					found = psprintf("schema \"%s\"", stmt->schemaname);
+				break;
+			}
+		case T_CreateExtensionStmt:
+			{
+				CreateExtensionStmt *stmt = (CreateExtensionStmt *) parsetree;
+
+				if (!stmt->if_not_exists &&
+					OidIsValid(get_extension_oid(stmt->extname, true)))
+					found = psprintf("extension \"%s\"", stmt->extname);
+				break;
+			}
+		case T_CreateEnumStmt:
+			type_name = ((CreateEnumStmt *) parsetree)->typeName;
+			break;
+		case T_CreateDomainStmt:
+			type_name = ((CreateDomainStmt *) parsetree)->domainname;
+			break;
+		case T_CompositeTypeStmt:
+			{
+				RangeVar   *typevar = ((CompositeTypeStmt *) parsetree)->typevar;
+
+				type_name = typevar->schemaname
+					? list_make2(makeString(typevar->schemaname),
+								 makeString(typevar->relname))
+					: list_make1(makeString(typevar->relname));
+				break;
+			}
+		default:
+			break;
+	}
+	if (rv != NULL && rv->relpersistence != RELPERSISTENCE_TEMP &&
+		OidIsValid(RangeVarGetRelid(rv, NoLock, true)))
+		found = psprintf("%s \"%s\"", kind, rangevar_name(rv));
+	if (type_name != NIL &&
+		OidIsValid(LookupTypeNameOid(NULL, makeTypeNameFromNameList(type_name),
+									 true)))
+		found = psprintf("type \"%s\"", NameListToString(type_name));
+	AtEOXact_GUC(true, nest);
+	return found;
 }
 
 /*

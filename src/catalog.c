@@ -76,6 +76,7 @@ typedef enum MigrQuery
 	Q_IN_PROGRESS,
 	Q_NEWEST_IN_PROGRESS,
 	Q_DELETE_IN_PROGRESS,
+	Q_LOG_MAKE_ROOM,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -300,6 +301,13 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		" SELECT revision, direction, target, started_at::text, started_by::text"
 		"  FROM d ORDER BY started_at",
 		1, {TEXTARRAYOID}
+	},
+	/* See migr_catalog_log_make_room(). */
+	[Q_LOG_MAKE_ROOM] = {
+		"UPDATE migr.log SET id = id - m.hi - 1 + m.lo"
+		"  FROM (SELECT max(id) AS hi, least(0, min(id)) AS lo FROM migr.log) m"
+		" WHERE id > 0",
+		0, {InvalidOid}
 	},
 	[Q_IS_HEAD] = {
 		"SELECT 1 FROM migr.revisions WHERE id = $1 AND is_head",
@@ -1369,6 +1377,25 @@ migr_catalog_record_event(const MigrEventRecord *rec, const MigrCaller *caller)
 	insert_log(0, rec->operation, rec->revision, NULL, NULL, rec->checksum,
 			   rec->command_tag, rec->statement, now, now,
 			   GetXLogInsertRecPtr(), NULL, NULL, caller);
+}
+
+/*
+ * Rows are about to be inserted into migr.log by someone other than migr:
+ * a restore (pg_restore, or psql running a plain dump) bringing back the
+ * history of the database it was dumped from.  In a production database,
+ * the restore's own DDL, let through by migr.allow_adhoc_ddl, was logged
+ * here before that history arrived, with ids 1, 2, ... from this database's
+ * fresh log_seq, which the restored rows have too.  Move every row with a
+ * positive id below the lowest id there is (0 at most): they keep their
+ * order, sort before the restored history, and leave every positive id to
+ * it, so that log_seq, which the restore sets after the rows, goes on from
+ * there.  Returns how many rows moved.
+ */
+uint64
+migr_catalog_log_make_room(void)
+{
+	run_query(Q_LOG_MAKE_ROOM, NULL, NULL);
+	return SPI_processed;
 }
 
 /* Has migr_launch() been called? */

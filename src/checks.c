@@ -459,6 +459,50 @@ check_redo_allowed(void)
 				 errhint("Register a new revision that makes the further change.")));
 }
 
+/*
+ * An upgrade of a database whose history says base (nothing applied) into
+ * a schema that already has what a first revision creates: the objects were
+ * copied without migr's rows, as pg_dump --schema-only copies them (the
+ * rows of migr's tables are data), or were made by hand before migr came.
+ * The plan would run every revision again, and fail at the first CREATE,
+ * or half succeed where a script says IF NOT EXISTS.  Refuse, and say how to
+ * record the state the schema is in.  Only the first revisions (no parent,
+ * no dependency) are read: they are the ones that start from nothing.
+ */
+static void
+check_base_schema(const MigrGraph *graph, List *steps, const MigrCaller *caller)
+{
+	ListCell   *lc;
+
+	if (!bms_is_empty(migr_graph_applied(graph)))
+		return;
+	foreach(lc, steps)
+	{
+		MigrPlanStep *step = lfirst(lc);
+		const MigrNode *node = &graph->nodes[step->node];
+		MigrRevisionRow *row;
+		ListCell   *lc2;
+
+		if (!step->up || node->nparents > 0 || node->ndeps > 0)
+			continue;
+		row = migr_catalog_fetch_revision(node->id);
+		foreach(lc2, migr_parse_script(row->upgrade, row->id, "upgrade"))
+		{
+			MigrStatement *st = lfirst(lc2);
+			char	   *found = migr_statement_existing_object(st->parsetree,
+															   caller->search_path);
+
+			if (found != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_MIGR_SCHEMA_NOT_AT_BASE),
+						 errmsg("the schema already has %s, which revision \"%s\" creates, but migr's history says no revision is applied",
+								found, row->id),
+						 errdetail("The schema was probably copied without migr's rows, as pg_dump --schema-only copies it; upgrading would run every revision again."),
+						 errhint("Record the revision the schema is at without running anything: SELECT * FROM migr_stamp('REVISION'); or copy the history as well: pg_dump --data-only --table='migr.*' of the source, restored into this database.")));
+		}
+	}
+}
+
 /* The confirmation an operation asks for in production. */
 static MigrConfirmAction
 operation_confirm_action(MigrOperation op)
@@ -477,6 +521,8 @@ check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
 		check_redo_allowed();
 	if (op != OP_STAMP)
 		check_destructive_steps(graph, steps);
+	if (op == OP_UPGRADE)
+		check_base_schema(graph, steps, caller);
 	if (op != OP_STAMP)
 	{
 		check_registrants(graph, steps, caller->current_user_id);

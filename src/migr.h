@@ -36,6 +36,7 @@
  *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
  *		guard.c		the DDL lock-down in production (event trigger and
  *					ProcessUtility/executor hooks)
+ *		restore.c	migr.log_make_room(): restoring a dump keeps the log
  *
  *-------------------------------------------------------------------------
  */
@@ -83,6 +84,7 @@ extern const char *migr_environment_name(void);
 #define ERRCODE_MIGR_DESTRUCTIVE			MAKE_SQLSTATE('M','G','0','0','3')
 #define ERRCODE_MIGR_CHECKSUM_MISMATCH		MAKE_SQLSTATE('M','G','0','0','4')
 #define ERRCODE_MIGR_HEAD_MISMATCH			MAKE_SQLSTATE('M','G','0','0','5')
+#define ERRCODE_MIGR_SCHEMA_NOT_AT_BASE		MAKE_SQLSTATE('M','G','0','0','6')
 
 /* ---------------------------------------------------------------------
  * catalog.c
@@ -210,6 +212,7 @@ typedef struct MigrEventRecord
 
 extern void migr_catalog_record_event(const MigrEventRecord *rec,
 									  const MigrCaller *caller);
+extern uint64 migr_catalog_log_make_room(void);
 extern bool migr_catalog_launched(void);
 extern bool migr_catalog_has_registrants(void);
 extern void migr_catalog_exec(const char *sql, int nargs, Oid *argtypes,
@@ -521,6 +524,8 @@ typedef struct MigrFinding
 extern void migr_analyze_statement(Node *parsetree, const char *search_path,
 								   MigrStatementInfo *info);
 extern const char *migr_lock_mode_name(int mode);
+extern char *migr_statement_existing_object(Node *parsetree,
+											const char *search_path);
 extern List *migr_lint_statements(List *statements, const char *search_path);
 
 /* ---------------------------------------------------------------------
