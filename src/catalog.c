@@ -77,6 +77,8 @@ typedef enum MigrQuery
 	Q_NEWEST_IN_PROGRESS,
 	Q_DELETE_IN_PROGRESS,
 	Q_LOG_MAKE_ROOM,
+	Q_PUBLICATIONS,
+	Q_SUBSCRIPTIONS,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -301,6 +303,20 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		" SELECT revision, direction, target, started_at::text, started_by::text"
 		"  FROM d ORDER BY started_at",
 		1, {TEXTARRAYOID}
+	},
+	/* See migr_catalog_replication(). */
+	[Q_PUBLICATIONS] = {
+		"SELECT DISTINCT pubname::text FROM pg_catalog.pg_publication_tables"
+		" WHERE schemaname = 'migr' ORDER BY 1",
+		0, {InvalidOid}
+	},
+	[Q_SUBSCRIPTIONS] = {
+		"SELECT DISTINCT s.subname::text"
+		"  FROM pg_catalog.pg_subscription_rel r"
+		"  JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid"
+		"  JOIN pg_catalog.pg_class c ON c.oid = r.srrelid"
+		" WHERE c.relnamespace = 'migr'::pg_catalog.regnamespace ORDER BY 1",
+		0, {InvalidOid}
 	},
 	/* See migr_catalog_log_make_room(). */
 	[Q_LOG_MAKE_ROOM] = {
@@ -1396,6 +1412,24 @@ migr_catalog_log_make_room(void)
 {
 	run_query(Q_LOG_MAKE_ROOM, NULL, NULL);
 	return SPI_processed;
+}
+
+/*
+ * Logical replication of migr's own tables: the names of the publications
+ * of this database that publish one of them (a FOR ALL TABLES publication
+ * does), or, with "subscriptions", of the subscriptions that replicate into
+ * one.  Either way a subscriber records revisions whose DDL it never ran
+ * (logical replication carries rows, not schema changes).
+ */
+List *
+migr_catalog_replication(bool subscriptions)
+{
+	List	   *result = NIL;
+
+	run_query(subscriptions ? Q_SUBSCRIPTIONS : Q_PUBLICATIONS, NULL, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, migr_result_text(i, 1));
+	return result;
 }
 
 /* Has migr_launch() been called? */

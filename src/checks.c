@@ -492,13 +492,24 @@ check_base_schema(const MigrGraph *graph, List *steps, const MigrCaller *caller)
 			char	   *found = migr_statement_existing_object(st->parsetree,
 															   caller->search_path);
 
-			if (found != NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_MIGR_SCHEMA_NOT_AT_BASE),
-						 errmsg("the schema already has %s, which revision \"%s\" creates, but migr's history says no revision is applied",
-								found, row->id),
-						 errdetail("The schema was probably copied without migr's rows, as pg_dump --schema-only copies it; upgrading would run every revision again."),
-						 errhint("Record the revision the schema is at without running anything: SELECT * FROM migr_stamp('REVISION'); or copy the history as well: pg_dump --data-only --table='migr.*' of the source, restored into this database.")));
+			if (found == NULL)
+				continue;
+
+			/*
+			 * In REPEATABLE READ or SERIALIZABLE the history this plan was
+			 * made from may predate a deploy that committed since, whose
+			 * objects the catalogs already show.  The bump the operation
+			 * makes next raises the serialization failure (40001) that says
+			 * so; make it now.  (The refusal below rolls it back.)
+			 */
+			if (IsolationUsesXactSnapshot())
+				migr_catalog_bump_generation();
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGR_SCHEMA_NOT_AT_BASE),
+					 errmsg("the schema already has %s, which revision \"%s\" creates, but migr's history says no revision is applied",
+							found, row->id),
+					 errdetail("The schema was probably copied without migr's rows, as pg_dump --schema-only copies it; upgrading would run every revision again."),
+					 errhint("Record the revision the schema is at without running anything: SELECT * FROM migr_stamp('REVISION'); or copy the history as well: pg_dump --data-only --table='migr.*' of the source, restored into this database.")));
 		}
 	}
 }

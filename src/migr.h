@@ -213,6 +213,7 @@ typedef struct MigrEventRecord
 extern void migr_catalog_record_event(const MigrEventRecord *rec,
 									  const MigrCaller *caller);
 extern uint64 migr_catalog_log_make_room(void);
+extern List *migr_catalog_replication(bool subscriptions);
 extern bool migr_catalog_launched(void);
 extern bool migr_catalog_has_registrants(void);
 extern void migr_catalog_exec(const char *sql, int nargs, Oid *argtypes,

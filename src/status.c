@@ -18,6 +18,7 @@
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -52,7 +53,7 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"        'migr is not preloaded in this session: EXPLAIN ANALYZE of CREATE TABLE AS,'" \
 	"        || ' SELECT INTO and CREATE MATERIALIZED VIEW is guarded only in sessions that'" \
 	"        || ' load migr at their start; add migr to shared_preload_libraries or'" \
-	"        || ' session_preload_libraries') ELSE '[]' END," \
+	"        || ' session_preload_libraries') ELSE '[]' END || to_jsonb($11::text[])," \
 	"  'in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
 	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
 	"        'started_at', p.started_at, 'started_by', p.started_by," \
@@ -102,6 +103,38 @@ may_see_details(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The warnings about logical replication of migr's tables, as a text[].
+ * Logical replication carries rows, not DDL: a subscriber that receives
+ * migr's rows records revisions whose statements never ran there.
+ */
+static Datum
+replication_warnings(void)
+{
+	List	   *sentences = NIL;
+	ListCell   *lc;
+	Datum	   *elems;
+	int			n = 0;
+
+	foreach(lc, migr_catalog_replication(false))
+		sentences = lappend(sentences,
+							psprintf("publication \"%s\" publishes migr's own tables: a subscriber would record"
+									 " revisions whose DDL it never ran (logical replication carries rows, not"
+									 " schema changes); publish the application's schemas only"
+									 " (CREATE PUBLICATION ... FOR TABLES IN SCHEMA ...) and run migr on each"
+									 " subscriber too", (char *) lfirst(lc)));
+	foreach(lc, migr_catalog_replication(true))
+		sentences = lappend(sentences,
+							psprintf("subscription \"%s\" replicates into migr's own tables: this database"
+									 " records the publisher's revisions although their DDL never ran here;"
+									 " subscribe to a publication of the application's schemas only, and run"
+									 " migr here too", (char *) lfirst(lc)));
+	elems = palloc(sizeof(Datum) * Max(list_length(sentences), 1));
+	foreach(lc, sentences)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
  * migr_status() RETURNS jsonb
  */
 Datum
@@ -111,9 +144,9 @@ migr_status(PG_FUNCTION_ARGS)
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	MigrGraph  *graph;
 	Bitmapset  *pending;
-	Oid			types[10] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
-	BOOLOID, INT4OID, BOOLOID};
-	Datum		values[10];
+	Oid			types[11] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
+	BOOLOID, INT4OID, BOOLOID, TEXTARRAYOID};
+	Datum		values[11];
 	bool		details = may_see_details(fcinfo);
 	char	   *json;
 	Datum		result;
@@ -134,7 +167,8 @@ migr_status(PG_FUNCTION_ARGS)
 	values[7] = BoolGetDatum(migr_loaded_at_start());
 	values[8] = Int32GetDatum(migr_lock_step_holder());
 	values[9] = BoolGetDatum(details);
-	migr_catalog_exec(STATUS_SQL, 10, types, values, NULL, SPI_OK_SELECT);
+	values[10] = replication_warnings();
+	migr_catalog_exec(STATUS_SQL, 11, types, values, NULL, SPI_OK_SELECT);
 	json = migr_result_text(0, 1);
 
 	migr_owner_end(&scope);

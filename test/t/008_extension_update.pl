@@ -124,6 +124,36 @@ is($node->safe_psql('old', $c_names_sql), 'all named alike',
 is($node->safe_psql('fresh', $c_names_sql), 'all named alike',
 	'fresh: every C function is named like its SQL function');
 
+# Every reading function answers on the updated database as on a fresh 0.2
+# one with the same history (times, which differ, left out).
+$node->safe_psql('fresh', $populate);
+my %readers = (
+	'migr_current'        => q{SELECT string_agg(c, ',') FROM migr_current() c},
+	'migr_heads'          => q{SELECT string_agg(h::text, '|') FROM migr_heads() h},
+	'migr_branches'       => q{SELECT string_agg(b::text, '|') FROM migr_branches() b},
+	'migr_history'        => q{SELECT string_agg(concat_ws(' ', revision, down_revision, depends_on,
+                                      branch_labels, message, is_current, is_head), '|')
+                                 FROM migr_history()},
+	'migr_history(range)' => q{SELECT string_agg(revision, ',') FROM migr_history('a1:m1')},
+	'migr_show'           => q{SELECT to_jsonb(migr_show('m1')) - 'created_at' - 'applied_at' - 'created_by'},
+	'migr_plan'           => q{SELECT string_agg(p::text, '|') FROM migr_plan('head') p},
+	'migr_plan down'      => q{SELECT string_agg(p::text, '|') FROM migr_plan('a1', 'downgrade') p},
+	'migr_lint'           => q{SELECT string_agg(l::text, '|') FROM migr_lint() l},
+	'migr_export'         => q{SELECT string_agg(e::text, '|') FROM migr_export() e},
+	'migr_check_head'     => q{SELECT migr_check_head('m1')},
+	'migr_rollback_check' => q{SELECT string_agg(r::text, '|') FROM migr_rollback_check('b1') r},
+	'migr_validate'       => q{SELECT count(*) FROM migr_validate()},
+	'migr_graph'          => q{SELECT migr_graph('dot') || migr_graph('mermaid')},
+	'migr_script'         => q{SELECT regexp_replace(migr_script('head'), 'generated [^\n]*', '')},
+	'migr_status'         => q{SELECT s - 'launched' - 'last_operation' - 'in_progress' FROM migr_status() s},
+	'migr_upgrade dry run' => q{SELECT string_agg(concat_ws(' ', step, revision, direction, locks, rewritten, error), '|')
+                                  FROM migr_upgrade('head', dry_run => true)},);
+foreach my $f (sort keys %readers)
+{
+	is($node->safe_psql('old', $readers{$f}), $node->safe_psql('fresh', $readers{$f}),
+		"updated: $f answers as on a fresh 0.2 database");
+}
+
 # offline: the overtaken entry is gone, the other one stays and is reported.
 is($node->safe_psql('old', q{SELECT string_agg(revision, ',') FROM migr.in_progress}), 'd1',
 	'offline: the update ends the unfinished step a later step of its revision overtook');
@@ -150,6 +180,34 @@ is($node->safe_psql('old', q{SELECT to_regclass('t_d') IS NULL}), 't', 'updated:
 is($node->safe_psql('old', q{SELECT count(*) FROM migr.launch}), '1', 'updated: still launched');
 is($node->safe_psql('old', q{SELECT count(*) FROM migr_validate()}), '0',
 	'updated: checksums validate');
+
+# ---------------------------------------------------------------------------
+# Replicas and dumps (section "Replicas and dumps"): the updated database has
+# the trigger on migr.log of a fresh one, and a dump of it restored into a
+# production database keeps every log row.
+# ---------------------------------------------------------------------------
+my $triggers_sql = q{
+SELECT string_agg(pg_get_triggerdef(oid), E'\n' ORDER BY tgname) FROM pg_trigger
+WHERE NOT tgisinternal
+  AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'migr'::regnamespace)};
+like($node->safe_psql('old', $triggers_sql), qr/CREATE TRIGGER log_make_room BEFORE INSERT ON migr\.log/,
+	'updated: migr.log has the trigger log_make_room');
+is($node->safe_psql('old', $triggers_sql), $node->safe_psql('fresh', $triggers_sql),
+	'updated: the same triggers as a fresh 0.2 database');
+my $updated_log = $node->safe_psql('old', q{SELECT string_agg(t::text, '|' ORDER BY id) FROM migr.log t});
+my $dumpdir = PostgreSQL::Test::Utils::tempdir;
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('old'), '-f', "$dumpdir/old.dump" ],
+	'updated: pg_dump');
+$node->safe_psql('postgres', q{CREATE DATABASE old_restored;
+ALTER DATABASE old_restored SET migr.environment = 'production';});
+{
+	local $ENV{PGOPTIONS} = '-c migr.allow_adhoc_ddl=on';
+	$node->command_ok([ 'pg_restore', '-d', $node->connstr('old_restored'), "$dumpdir/old.dump" ],
+		'updated: pg_restore into production exits with status 0');
+}
+is($node->safe_psql('old_restored',
+		q{SELECT string_agg(t::text, '|' ORDER BY id) FROM migr.log t WHERE id > 0 AND operation <> 'adhoc_ddl'}),
+	$updated_log, 'updated: the restored log has every row, with its id');
 
 # ---------------------------------------------------------------------------
 # migr_graph (sql/migr--0.1--0.2.sql, section "migr_graph"): the updated
@@ -249,5 +307,33 @@ is($node->safe_psql('steps', q{SELECT indisvalid FROM pg_index WHERE indexrelid 
 is($node->safe_psql('steps',
 		q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 19783}), '0',
 	'offline: no migr lock left');
+
+# ---------------------------------------------------------------------------
+# A dump taken on 0.1, restored as README says into a server with 0.2: the
+# extension created at 0.1 first, then the restore, then the update, which
+# finds the registrants by name.
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE dump01');
+$node->safe_psql('dump01', q{
+CREATE EXTENSION migr VERSION '0.1';
+SELECT migr_revision('one', 'CREATE TABLE v_1 (i int)', 'DROP TABLE v_1', 'v1', '{}');
+SELECT migr_revision('two', 'CREATE TABLE v_2 (i int)', 'DROP TABLE v_2', 'v2', '{v1}');
+SELECT count(*) FROM migr_upgrade('v1');});
+my $digest01 = $node->safe_psql('dump01', $digest_sql);
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('dump01'), '-f', "$dir/dump01.dump" ],
+	'0.1 dump: pg_dump');
+$node->safe_psql('postgres', 'CREATE DATABASE restored01');
+$node->safe_psql('restored01', q{CREATE EXTENSION migr VERSION '0.1'});
+$node->command_ok([ 'pg_restore', '-d', $node->connstr('restored01'), "$dir/dump01.dump" ],
+	'0.1 dump: pg_restore into a database with migr 0.1 exits with status 0');
+$node->safe_psql('restored01', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('restored01', $digest_sql), $digest01, '0.1 dump: restored and updated, no row lost');
+is($node->safe_psql('restored01',
+		q{SELECT string_agg(id || ':' || registrant::text, ',' ORDER BY seq) FROM migr.revisions}),
+	'v1:postgres,v2:postgres', '0.1 dump: the update found the registrants');
+is($node->safe_psql('restored01', q{SELECT string_agg(revision, ',') FROM migr_upgrade('head')}),
+	'v2', '0.1 dump: the pending revision applies');
+is($node->safe_psql('restored01', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('base')}),
+	'v2,v1', '0.1 dump: and the restored one downgrades');
 
 done_testing();
