@@ -106,3 +106,33 @@ BEFORE INSERT ON migr.log
 FOR EACH ROW
 WHEN (NEW.xid OPERATOR(pg_catalog.<>) pg_catalog.pg_current_xact_id())
 EXECUTE FUNCTION migr.log_make_room();
+
+/*
+ * A dump of a 0.1 database has no registrant columns: restored into a
+ * database with 0.2 (pg_dump's CREATE EXTENSION names no version), its COPY
+ * leaves them at their default.  That default, 0 ("-"), says "not in the
+ * dump", and the trigger then finds the role as the update above does: a
+ * revision's by the name in created_by, an applied row's from its revision.
+ * A 0.2 dump has the columns, NULL where the registrant is unknown, and
+ * such a registrant stays unknown.  migr itself always gives the columns.
+ */
+ALTER TABLE migr.revisions ALTER COLUMN registrant SET DEFAULT 0::pg_catalog.oid::pg_catalog.regrole;
+ALTER TABLE migr.applied ALTER COLUMN downgrade_registrant SET DEFAULT 0::pg_catalog.oid::pg_catalog.regrole;
+
+CREATE FUNCTION migr.restore_registrant()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'migr_restore_registrant'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION migr.restore_registrant() FROM PUBLIC;
+
+CREATE TRIGGER restore_registrant
+BEFORE INSERT ON migr.revisions
+FOR EACH ROW
+WHEN (NEW.registrant OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
+EXECUTE FUNCTION migr.restore_registrant();
+
+CREATE TRIGGER restore_registrant
+BEFORE INSERT ON migr.applied
+FOR EACH ROW
+WHEN (NEW.downgrade_registrant OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
+EXECUTE FUNCTION migr.restore_registrant();

@@ -78,6 +78,7 @@ typedef enum MigrQuery
 	Q_DELETE_IN_PROGRESS,
 	Q_LOG_MAKE_ROOM,
 	Q_PUBLICATIONS,
+	Q_REGISTRANT_OF,
 	Q_SUBSCRIPTIONS,
 	MIGR_NUM_QUERIES
 } MigrQuery;
@@ -303,6 +304,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		" SELECT revision, direction, target, started_at::text, started_by::text"
 		"  FROM d ORDER BY started_at",
 		1, {TEXTARRAYOID}
+	},
+	[Q_REGISTRANT_OF] = {
+		"SELECT registrant FROM migr.revisions WHERE id = $1",
+		1, {TEXTOID}
 	},
 	/* See migr_catalog_replication(). */
 	[Q_PUBLICATIONS] = {
@@ -1412,6 +1417,24 @@ migr_catalog_log_make_room(void)
 {
 	run_query(Q_LOG_MAKE_ROOM, NULL, NULL);
 	return SPI_processed;
+}
+
+/*
+ * The registrant of revision "id"; InvalidOid when it is unknown or there
+ * is no such revision.
+ */
+Oid
+migr_catalog_registrant_of(const char *id)
+{
+	Datum		value = CStringGetTextDatum(id);
+	bool		isnull;
+	Datum		d;
+
+	run_query(Q_REGISTRANT_OF, &value, NULL);
+	if (SPI_processed == 0)
+		return InvalidOid;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
 /*

@@ -8,8 +8,9 @@
  * the production guards read in one place: confirmation in production,
  * checksums of applied revisions, the two-deploy rule (destructive
  * statements acknowledged), whose privileges a script runs with (the
- * registrant rule), which steps can run inside a transaction, and when a
- * redo is allowed.  The entry points call migr_check_plan() (or
+ * registrant rule), which steps can run inside a transaction, when a redo
+ * is allowed, and whether a schema at base is really empty of what the
+ * first revisions create.  The entry points call migr_check_plan() (or
  * migr_check_steps() between the steps of migr_upgrade_each) with a plan
  * from plan.c; registration and repair call migr_check_change_allowed();
  * the psql path calls migr_check_script_session().  Call inside an owner

@@ -18,8 +18,9 @@
  *		graph.c		the in-memory revision graph and its walks
  *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
  *	3	plan.c		the steps of an operation
- *		checks.c	the policy gate: confirmation, checksums, the two-deploy
- *					rule, registrants, transactions, redo
+ *		checks.c	the policy gate: where a change can run (not on a
+ *					standby), confirmation, checksums, the two-deploy rule,
+ *					registrants, transactions, redo, a schema at base
  *	4	apply.c		the step engine: run a step's script, record the step
  *		dryrun.c	dry runs
  *		register.c	migr_register(), the one registration path;
@@ -36,7 +37,8 @@
  *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
  *		guard.c		the DDL lock-down in production (event trigger and
  *					ProcessUtility/executor hooks)
- *		restore.c	migr.log_make_room(): restoring a dump keeps the log
+ *		restore.c	the triggers that let a restored dump keep the log and
+ *					the registrants
  *
  *-------------------------------------------------------------------------
  */
@@ -214,6 +216,7 @@ extern void migr_catalog_record_event(const MigrEventRecord *rec,
 									  const MigrCaller *caller);
 extern uint64 migr_catalog_log_make_room(void);
 extern List *migr_catalog_replication(bool subscriptions);
+extern Oid	migr_catalog_registrant_of(const char *id);
 extern bool migr_catalog_launched(void);
 extern bool migr_catalog_has_registrants(void);
 extern void migr_catalog_exec(const char *sql, int nargs, Oid *argtypes,

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * restore.c
- *		Restoring a dump keeps migr's log.
+ *		Restoring a dump keeps migr's log, and a 0.1 dump its registrants.
  *
  * pg_dump includes the rows of migr's catalog tables (they are registered
  * with pg_extension_config_dump); a restore first runs CREATE EXTENSION,
@@ -20,18 +20,28 @@
  * and the restored rows keep their ids.  Later rows of the transaction pass
  * untouched, so a restore costs one UPDATE, not one per row.
  *
+ * migr.restore_registrant() is a BEFORE INSERT trigger on migr.revisions
+ * and migr.applied for rows of a dump taken on 0.1, which has no registrant
+ * columns: the COPY leaves them at their default, 0, and the trigger finds
+ * the role as the update to 0.2 does (sql/migr--0.1--0.2.sql).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
 
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_log_make_room);
+PG_FUNCTION_INFO_V1(migr_restore_registrant);
 
 /* The transaction that last made room, see above. */
 static LocalTransactionId room_made_in = InvalidLocalTransactionId;
@@ -66,4 +76,62 @@ migr_log_make_room(PG_FUNCTION_ARGS)
 							(unsigned long long) moved)));
 	}
 	return PointerGetDatum(trigdata->tg_trigtuple);
+}
+
+/*
+ * migr.restore_registrant(): the BEFORE INSERT row trigger on
+ * migr.revisions and migr.applied, for rows whose registrant column is at
+ * its default (0): a revision's registrant is the role named in created_by,
+ * an applied row's downgrade_registrant the registrant of its revision;
+ * NULL (unknown) when there is none.
+ */
+Datum
+migr_restore_registrant(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	bool		revisions;
+	int			column;
+	Oid			role = InvalidOid;
+	Datum		value;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "migr.restore_registrant() must be called as a BEFORE INSERT row trigger");
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	tuple = trigdata->tg_trigtuple;
+	revisions = strcmp(RelationGetRelationName(trigdata->tg_relation), "revisions") == 0;
+	column = SPI_fnumber(desc, revisions ? "registrant" : "downgrade_registrant");
+	if (column <= 0)
+		elog(ERROR, "migr.restore_registrant() fired on an unexpected table");
+
+	if (revisions)
+	{
+		value = heap_getattr(tuple, SPI_fnumber(desc, "created_by"), desc, &isnull);
+		if (!isnull)
+			role = get_role_oid(NameStr(*DatumGetName(value)), true);
+	}
+	else
+	{
+		value = heap_getattr(tuple, SPI_fnumber(desc, "revision"), desc, &isnull);
+		if (!isnull)
+		{
+			MigrOwnerScope scope;
+
+			migr_catalog_open(&scope);
+			role = migr_catalog_registrant_of(TextDatumGetCString(value));
+			migr_owner_end(&scope);
+			SPI_finish();
+		}
+	}
+
+	value = ObjectIdGetDatum(role);
+	isnull = !OidIsValid(role);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &column,
+													 &value, &isnull));
 }

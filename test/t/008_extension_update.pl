@@ -309,9 +309,10 @@ is($node->safe_psql('steps',
 	'offline: no migr lock left');
 
 # ---------------------------------------------------------------------------
-# A dump taken on 0.1, restored as README says into a server with 0.2: the
-# extension created at 0.1 first, then the restore, then the update, which
-# finds the registrants by name.
+# A dump taken on 0.1, restored into a server with 0.2, two ways: with the
+# extension created at 0.1 first, then updated (the update finds the
+# registrants by name), and straight into 0.2 (pg_dump's CREATE EXTENSION
+# names no version; the trigger restore_registrant finds them the same way).
 # ---------------------------------------------------------------------------
 $node->safe_psql('postgres', 'CREATE DATABASE dump01');
 $node->safe_psql('dump01', q{
@@ -335,5 +336,32 @@ is($node->safe_psql('restored01', q{SELECT string_agg(revision, ',') FROM migr_u
 	'v2', '0.1 dump: the pending revision applies');
 is($node->safe_psql('restored01', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('base')}),
 	'v2,v1', '0.1 dump: and the restored one downgrades');
+
+$node->safe_psql('postgres', 'CREATE DATABASE direct01');
+$node->command_ok([ 'pg_restore', '-d', $node->connstr('direct01'), "$dir/dump01.dump" ],
+	'0.1 dump straight into 0.2: pg_restore exits with status 0');
+is($node->safe_psql('direct01', q{SELECT extversion FROM pg_extension WHERE extname = 'migr'}), '0.2',
+	'0.1 dump straight into 0.2: the extension is 0.2');
+is($node->safe_psql('direct01', $digest_sql), $digest01, '0.1 dump straight into 0.2: no row lost');
+is($node->safe_psql('direct01',
+		q{SELECT string_agg(id || ':' || registrant::text, ',' ORDER BY seq) FROM migr.revisions}),
+	'v1:postgres,v2:postgres', '0.1 dump straight into 0.2: the registrants are found by name');
+is($node->safe_psql('direct01', q{SELECT string_agg(revision || ':' || downgrade_registrant::text, ',') FROM migr.applied}),
+	'v1:postgres', '0.1 dump straight into 0.2: so is the kept downgrade\'s');
+is($node->safe_psql('direct01', q{SELECT string_agg(revision, ',') FROM migr_upgrade('head')}),
+	'v2', '0.1 dump straight into 0.2: the pending revision applies');
+is($node->safe_psql('direct01', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_downgrade('base')}),
+	'v2,v1', '0.1 dump straight into 0.2: and the restored one downgrades');
+
+# A 0.2 dump keeps an unknown registrant unknown, even where a role of that
+# name exists again.
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('roles_old'), '-f', "$dir/roles.dump" ],
+	'0.2 dump: pg_dump');
+$node->safe_psql('postgres', q{CREATE ROLE upd_gone; CREATE DATABASE roles_restored;});
+$node->command_ok([ 'pg_restore', '-d', $node->connstr('roles_restored'), "$dir/roles.dump" ],
+	'0.2 dump: pg_restore exits with status 0');
+is($node->safe_psql('roles_restored',
+		q{SELECT string_agg(id || ':' || coalesce(registrant::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
+	'u1:upd_deploy,u2:upd_deploy,u3:-', '0.2 dump: registrants restored by name, the unknown one stays unknown');
 
 done_testing();
