@@ -217,6 +217,20 @@ ALTER DATABASE $db SET migr.environment = '$env';});
 		qr/MG006: the schema already has table "tiers"/, "$env clone: a dry run reports it");
 }
 
+# The psql path too: the script migr_script() writes stops at its first step.
+my $script = "$tempdir/clone.sql";
+append_to_file($script, $node->safe_psql('clone_development', q{SELECT migr_script('head')}) . "\n");
+my ($sout, $serr) = ('', '');
+isnt( $node->psql(
+		'clone_development', undef,
+		stdout => \$sout, stderr => \$serr, on_error_stop => 1,
+		extra_params => [ '-v', 'VERBOSITY=verbose', '-f', $script ]),
+	0, 'development clone: the migr_script() script fails');
+like($serr, qr/ERROR:  MG006: the schema already has table "tiers", which revision "a1" creates/,
+	'development clone: at its first step, with MG006');
+is($node->safe_psql('clone_development', 'SELECT count(*) FROM migr.applied'), '0',
+	'development clone: and records nothing');
+
 # Fix 1: stamp the revision the schema is at, then the pending one runs.
 is( $node->safe_psql(
 		'clone_development', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_stamp('m4')}),
