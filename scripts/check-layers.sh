@@ -28,7 +28,7 @@ layers=(
     # the steps of an operation and the policy gate
     "3: plan.c checks.c"
     # the step engine, dry runs, the one registration path
-    "4: apply.c dryrun.c register.c"
+    "4: worker.c apply.c dryrun.c register.c"
     # SQL entry points and argument parsing; the DDL guard's hooks
     "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c guard.c restore.c"
 )

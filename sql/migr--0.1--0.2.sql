@@ -136,3 +136,23 @@ BEFORE INSERT ON migr.applied
 FOR EACH ROW
 WHEN (NEW.downgrade_registrant OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
 EXECUTE FUNCTION migr.restore_registrant();
+
+/* ---------------------------------------------------------------------
+ * One call deploys any history; failures stay on record (issue 12)
+ *
+ * CALL migr_upgrade_each() runs steps that cannot run in a transaction in
+ * a background worker (src/worker.c); migr_downgrade_each() is its
+ * counterpart going down, not public either.  A failed step's log row now
+ * says at which line of its script the failing statement starts; 0.1 rows
+ * have none.  Failed operations leave such a row even when their own
+ * transaction rolls back (a background worker commits it).
+ * ---------------------------------------------------------------------
+ */
+CREATE PROCEDURE migr_downgrade_each(target text)
+AS 'MODULE_PATHNAME', 'migr_downgrade_each'
+LANGUAGE C;
+REVOKE ALL ON PROCEDURE migr_downgrade_each(text) FROM PUBLIC;
+
+ALTER TABLE migr.log ADD COLUMN error_line integer;
+COMMENT ON COLUMN migr.log.error_line IS 'On the row of a failed step: the line of its script where the failing statement starts.';
+COMMENT ON COLUMN migr.log.error_sqlstate IS 'Set on the row of a step that failed (committed even when the failed call rolled back); NULL for steps that succeeded.';

@@ -69,6 +69,7 @@ typedef struct StatementErrorContext
 static MigrStepRecord current_step_rec;
 static MigrStepRecord *current_step = NULL;
 static char *current_statement = NULL;
+static int	current_statement_line = 0;
 
 /* The role the running step's script runs as, for failure reports. */
 static char current_step_role[NAMEDATALEN];
@@ -151,6 +152,7 @@ run_script(const char *script, const char *revision, const char *which)
 	{
 		ctx.statement = (MigrStatement *) lfirst(lc);
 		current_statement = ctx.statement->text;
+		current_statement_line = ctx.statement->line;
 		run_statement(ctx.statement->text);
 		/* The next statement must be read as registration read it. */
 		if (!standard_conforming_strings)
@@ -371,8 +373,10 @@ migr_run_steps(MigrRun *run, List *steps, int number)
 
 /*
  * Run every step of the plan, in order.  A failure rolls the whole call
- * back, log rows included, so it is written to the server log here: which
- * revision and statement failed, and the SQLSTATE.
+ * back, log rows included, so it is written to the server log here (which
+ * revision and statement failed, the SQLSTATE), and its record to migr.log
+ * by a background worker, committed whatever the caller's transaction
+ * does (worker.c): the one row a failed call leaves.
  */
 void
 migr_execute_plan(MigrRun *run)
@@ -401,9 +405,16 @@ migr_execute_plan(MigrRun *run)
 							   run->caller.session_user_name,
 							   current_step_role[0] ? current_step_role : "(none)"),
 					 errhidestmt(true)));
+		FlushErrorState();
+		if (failed != NULL)
+		{
+			failed->finished_at = GetCurrentTimestamp();
+			(void) migr_worker_record_failure(failed, current_statement,
+											  current_statement ? current_statement_line : 0,
+											  edata, &run->caller);
+		}
 		current_step = NULL;
 		current_statement = NULL;
-		FlushErrorState();
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
@@ -456,6 +467,7 @@ migr_run_step_alone(MigrRun *run, const MigrPlanStep *step, int number,
 		MigrStepRecord failed;
 		MigrOwnerScope scope;
 		char	   *statement;
+		int			line;
 		bool		have_step = current_step != NULL;
 
 		migr_set_operation_active(false);
@@ -464,6 +476,7 @@ migr_run_step_alone(MigrRun *run, const MigrPlanStep *step, int number,
 		MemoryContextSwitchTo(cxt);
 		/* Copy what the failure row needs before the step's memory goes. */
 		statement = current_statement ? pstrdup(current_statement) : NULL;
+		line = current_statement ? current_statement_line : 0;
 		if (have_step)
 		{
 			failed = *current_step;
@@ -482,7 +495,7 @@ migr_run_step_alone(MigrRun *run, const MigrPlanStep *step, int number,
 			failed.finished_at = GetCurrentTimestamp();
 			failed.wal_before = GetXLogInsertRecPtr();
 			migr_owner_begin(&scope);
-			migr_catalog_record_failure(&failed, statement,
+			migr_catalog_record_failure(&failed, statement, line,
 										unpack_sql_state(edata->sqlerrcode),
 										edata->message, &run->caller);
 			migr_owner_end(&scope);

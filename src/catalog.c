@@ -93,7 +93,7 @@ typedef struct MigrQueryDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[18];
+	Oid			argtypes[19];
 	const char *sql_01;
 } MigrQueryDef;
 
@@ -149,7 +149,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		1, {TEXTOID}
 	},
 	[Q_EVER_APPLIED] = {
-		"SELECT 1 FROM migr.log WHERE revision = $1 AND direction = 'up' LIMIT 1",
+		"SELECT 1 FROM migr.log WHERE revision = $1 AND direction = 'up'"
+		" AND error_sqlstate IS NULL LIMIT 1",
 		1, {TEXTOID}
 	},
 	[Q_PREFIX] = {
@@ -246,13 +247,22 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
 		"  checksum, session_user_name, current_user_name, application_name,"
 		"  client_addr, started_at, duration, wal_lsn, xid, command_tag,"
+		"  statement, environment, confirmed, error_sqlstate, error_message,"
+		"  error_line)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, inet_client_addr(),"
+		"  $10, $11 - $10, $12, pg_current_xact_id(), $13, $14, $15, $16,"
+		"  $17, $18, $19)",
+		19, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
+			NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
+		TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT4OID},
+		/* 0.1 has no error_line */
+		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
+		"  checksum, session_user_name, current_user_name, application_name,"
+		"  client_addr, started_at, duration, wal_lsn, xid, command_tag,"
 		"  statement, environment, confirmed, error_sqlstate, error_message)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, inet_client_addr(),"
 		"  $10, $11 - $10, $12, pg_current_xact_id(), $13, $14, $15, $16,"
-		"  $17, $18)",
-		18, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
-			NAMEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, PG_LSNOID, TEXTOID,
-		TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID}
+		"  $17, $18)"
 	},
 	[Q_LOG_INSERT_STEPS] = {
 		"INSERT INTO migr.log (run_id, operation, revision, direction, target,"
@@ -1100,10 +1110,10 @@ insert_log(int64 run_id, const char *operation, const char *revision,
 		   const char *command_tag, const char *statement,
 		   TimestampTz started_at, TimestampTz finished_at,
 		   XLogRecPtr wal_before, const char *error_sqlstate,
-		   const char *error_message, const MigrCaller *caller)
+		   const char *error_message, int error_line, const MigrCaller *caller)
 {
-	Datum		args[18];
-	char		nulls[18] = "                  ";
+	Datum		args[19];
+	char		nulls[19] = "                   ";
 
 	args[0] = Int64GetDatum(run_id);
 	if (run_id == 0)
@@ -1125,6 +1135,9 @@ insert_log(int64 run_id, const char *operation, const char *revision,
 	args[15] = BoolGetDatum(migr_confirm_production);
 	args[16] = text_or_null(error_sqlstate, &nulls[16]);
 	args[17] = text_or_null(error_message, &nulls[17]);
+	args[18] = Int32GetDatum(error_line);
+	if (error_line <= 0)
+		nulls[18] = 'n';
 	run_query(Q_LOG_INSERT, args, nulls);
 }
 
@@ -1374,17 +1387,18 @@ migr_catalog_record_step(const MigrStepRecord *rec, const MigrCaller *caller)
 
 /*
  * Log a step that failed: no applied or version change, just the row that
- * says which statement failed and why.
+ * says which statement (at which line of its script; 0: none) failed and
+ * why.
  */
 void
 migr_catalog_record_failure(const MigrStepRecord *rec, const char *statement,
-							const char *sqlstate, const char *message,
+							int line, const char *sqlstate, const char *message,
 							const MigrCaller *caller)
 {
 	insert_log(rec->run_id, rec->operation, rec->revision,
 			   rec->up ? "up" : "down", rec->target, rec->checksum, NULL,
 			   statement, rec->started_at, rec->finished_at, rec->wal_before,
-			   sqlstate, message, caller);
+			   sqlstate, message, line, caller);
 }
 
 /*
@@ -1397,7 +1411,7 @@ migr_catalog_record_event(const MigrEventRecord *rec, const MigrCaller *caller)
 
 	insert_log(0, rec->operation, rec->revision, NULL, NULL, rec->checksum,
 			   rec->command_tag, rec->statement, now, now,
-			   GetXLogInsertRecPtr(), NULL, NULL, caller);
+			   GetXLogInsertRecPtr(), NULL, NULL, 0, caller);
 }
 
 /*

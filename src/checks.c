@@ -418,8 +418,10 @@ migr_check_change_allowed(Oid caller, Oid registrant, const char *revision,
 }
 
 /*
- * A revision that cannot run inside a transaction is applied with the
- * script migr_script() writes; refuse the plan before anything runs.
+ * A revision that cannot run inside a transaction is applied by CALL
+ * migr_upgrade_each() (or migr_downgrade_each()), which runs it in a
+ * background worker, or with the script migr_script() writes; a function
+ * cannot, so refuse the plan before anything runs.
  */
 static void
 check_transactional(const MigrGraph *graph, List *steps)
@@ -435,7 +437,7 @@ check_transactional(const MigrGraph *graph, List *steps)
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("revision \"%s\" cannot run inside a transaction", node->id),
 					 errdetail("It has statements such as CREATE INDEX CONCURRENTLY that PostgreSQL runs only outside a transaction block."),
-					 errhint("Apply the plan with the psql script from migr_script(): psql -v ON_ERROR_STOP=1 -f the_script.sql.")));
+					 errhint("Apply the plan with CALL migr_upgrade_each(...) or CALL migr_downgrade_each(...), which commit step by step, or with the psql script from migr_script().")));
 	}
 }
 

@@ -21,7 +21,10 @@
  *		checks.c	the policy gate: where a change can run (not on a
  *					standby), confirmation, checksums, the two-deploy rule,
  *					registrants, transactions, redo, a schema at base
- *	4	apply.c		the step engine: run a step's script, record the step
+ *	4	worker.c	background workers: a step outside a transaction for
+ *					CALL migr_upgrade_each(), failure records that outlive
+ *					the caller's transaction
+ *		apply.c		the step engine: run a step's script, record the step
  *		dryrun.c	dry runs
  *		register.c	migr_register(), the one registration path;
  *					migr_revision(), migr_merge()
@@ -197,7 +200,7 @@ extern void migr_catalog_record_step(const MigrStepRecord *rec,
 									 const MigrCaller *caller);
 extern void migr_catalog_record_steps(List *records, const MigrCaller *caller);
 extern void migr_catalog_record_failure(const MigrStepRecord *rec,
-										const char *statement,
+										const char *statement, int line,
 										const char *sqlstate,
 										const char *message,
 										const MigrCaller *caller);
@@ -402,6 +405,32 @@ extern void migr_check_change_allowed(Oid caller, Oid registrant,
 									  const char *revision, bool repairing);
 
 /* ---------------------------------------------------------------------
+ * worker.c: background workers
+ * ---------------------------------------------------------------------
+ */
+/* How a background worker's job ended. */
+typedef struct MigrWorkerOutcome
+{
+	bool		finished;		/* the worker said it did its job */
+	int			statement;		/* the statement it was at (1-based), or 0 */
+	ErrorData  *error;			/* its error, to raise or report; or NULL */
+} MigrWorkerOutcome;
+
+extern bool migr_worker_run(const char *function, const char *what, Oid role,
+							List *args, bool must_start, int timeout_ms,
+							MigrWorkerOutcome *outcome);
+extern void migr_worker_refuse_no_slot(const char *what);
+extern List *migr_worker_attach(Datum main_arg);
+extern void migr_worker_progress(int statement);
+extern void migr_worker_done(void);
+extern void migr_worker_exec(const char *sql);
+extern bool migr_worker_record_failure(const MigrStepRecord *rec,
+									   const char *statement, int line,
+									   const ErrorData *edata,
+									   const MigrCaller *caller);
+extern PGDLLEXPORT void migr_failure_worker_main(Datum main_arg);
+
+/* ---------------------------------------------------------------------
  * apply.c: the step engine
  * ---------------------------------------------------------------------
  */
@@ -489,6 +518,8 @@ extern List *migr_new_revision_parents(List *names, bool given,
  * offline.c
  * ---------------------------------------------------------------------
  */
+extern PGDLLEXPORT void migr_step_worker_main(Datum main_arg);
+
 /* ---------------------------------------------------------------------
  * analysis.c
  * ---------------------------------------------------------------------

@@ -31,7 +31,10 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "migr.h"
@@ -54,6 +57,11 @@ static bool step_up = false;
 static char step_id[MIGR_MAX_ID_LEN + 1];
 static SubTransactionId step_begun_in = InvalidSubTransactionId;
 static bool callback_registered = false;
+
+static void step_begin(const char *id, bool up, const char *checksum,
+					   const char *target, const MigrCaller *caller);
+static void step_end(const char *id, bool up, const char *target,
+					 const MigrCaller *caller);
 
 /*
  * A failed transaction ends the step, and gives up the session's locks at
@@ -322,11 +330,27 @@ notice_earlier_step(const char *id, bool up)
 Datum
 migr_step_begin(PG_FUNCTION_ARGS)
 {
-	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	bool		up = direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	char	   *checksum = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	MigrCaller	caller;
+
+	migr_check_can_change(fcinfo);
+	migr_capture_caller(&caller);
+	step_begin(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+			   direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1))),
+			   text_to_cstring(PG_GETARG_TEXT_PP(2)),
+			   text_to_cstring(PG_GETARG_TEXT_PP(3)), &caller);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Begin step "id" (direction "up") of a script written for "target", for
+ * "caller": the role running the statements, and the names the catalog
+ * records.  A psql session calls it through migr_step_begin(), the worker
+ * of CALL migr_upgrade_each() directly.
+ */
+static void
+step_begin(const char *id, bool up, const char *checksum, const char *target,
+		   const MigrCaller *caller)
+{
 	MigrOwnerScope scope;
 	MigrGraph  *graph;
 	MigrRevisionRow *row;
@@ -335,7 +359,7 @@ migr_step_begin(PG_FUNCTION_ARGS)
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		values[4];
 
-	migr_check_can_change(fcinfo);
+	migr_check_not_nested();
 	if (migr_script_step_begun())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -356,7 +380,6 @@ migr_step_begin(PG_FUNCTION_ARGS)
 	}
 	migr_lock_release_session();
 
-	migr_capture_caller(&caller);
 	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
@@ -394,15 +417,15 @@ migr_step_begin(PG_FUNCTION_ARGS)
 				 errhint("Generate the script again with migr_script().")));
 	check_step_state(graph, step.node, up);
 	/* exec (issue 9, item 4): psql runs the step as this session. */
-	migr_check_script_session(row, up, caller.current_user_id);
+	migr_check_script_session(row, up, caller->current_user_id);
 	migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
-					&caller, true);
+					caller, true);
 
 	notice_earlier_step(id, up);
 	values[0] = CStringGetTextDatum(id);
 	values[1] = CStringGetTextDatum(up ? "up" : "down");
 	values[2] = CStringGetTextDatum(target);
-	values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller->current_user_name));
 	migr_catalog_exec("INSERT INTO migr.in_progress"
 					  " (revision, direction, target, started_at, started_by)"
 					  " VALUES ($1, $2, $3, clock_timestamp(), $4)"
@@ -425,7 +448,6 @@ migr_step_begin(PG_FUNCTION_ARGS)
 	step_up = up;
 	step_begun_in = GetCurrentSubTransactionId();
 	migr_set_script_step_begun(true);
-	PG_RETURN_VOID();
 }
 
 /*
@@ -435,10 +457,20 @@ migr_step_begin(PG_FUNCTION_ARGS)
 Datum
 migr_step_end(PG_FUNCTION_ARGS)
 {
-	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	bool		up = direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	MigrCaller	caller;
+
+	migr_check_can_change(fcinfo);
+	migr_capture_caller(&caller);
+	step_end(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+			 direction_is_up(text_to_cstring(PG_GETARG_TEXT_PP(1))),
+			 text_to_cstring(PG_GETARG_TEXT_PP(3)), &caller);
+	PG_RETURN_VOID();
+}
+
+/* End step "id" (direction "up") begun by step_begin(), and record it. */
+static void
+step_end(const char *id, bool up, const char *target, const MigrCaller *caller)
+{
 	MigrOwnerScope scope;
 	MigrGraph  *graph;
 	MigrRevisionRow *row;
@@ -448,7 +480,6 @@ migr_step_end(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			n;
 
-	migr_check_can_change(fcinfo);
 	if (!migr_script_step_begun())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -472,7 +503,6 @@ migr_step_end(PG_FUNCTION_ARGS)
 				 errhint("Run the script migr_script() wrote as it is, with psql -f and without -1.")));
 	migr_step_cover_check_complete(id, up);
 
-	migr_capture_caller(&caller);
 	migr_catalog_open(&scope);
 
 	values[0] = CStringGetTextDatum(id);
@@ -504,7 +534,7 @@ migr_step_end(PG_FUNCTION_ARGS)
 	rec.finished_at = GetCurrentTimestamp();
 	migr_graph_apply_step(graph, n, up, &rec.version_remove, &rec.version_add);
 	migr_catalog_bump_generation();
-	migr_catalog_record_step(&rec, &caller);
+	migr_catalog_record_step(&rec, caller);
 
 	migr_owner_end(&scope);
 	SPI_finish();
@@ -515,7 +545,109 @@ migr_step_end(PG_FUNCTION_ARGS)
 	 */
 	migr_lock_release_session_at_commit();
 	migr_step_cover_end();
-	PG_RETURN_VOID();
+}
+
+/* ---------------------------------------------------------------------
+ * A step outside a transaction, run by a background worker
+ * ---------------------------------------------------------------------
+ */
+
+/* Where in the step's script the worker is, for the error context. */
+typedef struct WorkerStatementContext
+{
+	const char *revision;
+	const char *which;
+	const MigrStatement *statement;
+} WorkerStatementContext;
+
+static void
+worker_statement_context(void *arg)
+{
+	WorkerStatementContext *ctx = (WorkerStatementContext *) arg;
+
+	errcontext("migration \"%s\" (%s), statement %d, line %d",
+			   ctx->revision, ctx->which, ctx->statement->number,
+			   ctx->statement->line);
+}
+
+/*
+ * The background worker of CALL migr_upgrade_each() for a step that cannot
+ * run inside a transaction (worker.c starts it).  It is connected as the
+ * role the step runs as, the less privileged of the caller and the step's
+ * registrant, and it does what a psql session does with the step of a
+ * migr_script() script: the bookkeeping of migr_step_begin(), each of the
+ * step's statements at the top level, in a transaction of its own, then
+ * that of migr_step_end().  So the two paths leave the same catalog: the
+ * session-level lock while the step runs, migr.in_progress, the cover of
+ * the production guard, the applied, version and log rows; and a failure
+ * leaves the step in migr.in_progress, explained by migr_status().  Its
+ * arguments: revision, direction, checksum, target, and the caller's
+ * session and current user names, which the catalog records.
+ */
+void
+migr_step_worker_main(Datum main_arg)
+{
+	List	   *args = migr_worker_attach(main_arg);
+	const char *id = list_nth(args, 0);
+	bool		up = strcmp(list_nth(args, 1), "up") == 0;
+	const char *which = up ? "upgrade" : "downgrade";
+	const char *checksum = list_nth(args, 2);
+	const char *target = list_nth(args, 3);
+	MigrCaller	caller;
+	MigrOwnerScope scope;
+	MigrRevisionRow *row;
+	List	   *statements;
+	WorkerStatementContext ctx;
+	ErrorContextCallback errcallback;
+	ListCell   *lc;
+
+	/* As the scripts of migr_script() begin. */
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
+							 true, 0, false);
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	migr_capture_caller(&caller);
+	caller.session_user_name = list_nth(args, 4);
+	caller.current_user_name = list_nth(args, 5);
+	step_begin(id, up, checksum, target, &caller);
+	migr_catalog_open(&scope);
+	row = migr_catalog_fetch_revision(id);
+	MemoryContextSwitchTo(TopMemoryContext);
+	statements = migr_parse_script(migr_step_script(row, up), id, which);
+	migr_owner_end(&scope);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	ctx.revision = id;
+	ctx.which = which;
+	errcallback.callback = worker_statement_context;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	foreach(lc, statements)
+	{
+		ctx.statement = lfirst(lc);
+		migr_worker_progress(ctx.statement->number);
+		migr_worker_exec(ctx.statement->text);
+		/* The next statement must be read as registration read it. */
+		if (!standard_conforming_strings)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a migration statement turned standard_conforming_strings off"),
+					 errhint("Scripts are always read and run with standard_conforming_strings on; write string literals that need backslash escapes as E'...'.")));
+	}
+	error_context_stack = errcallback.previous;
+	migr_worker_progress(0);
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	step_end(id, up, target, &caller);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	migr_worker_done();
 }
 
 /*

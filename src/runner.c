@@ -29,6 +29,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "catalog/pg_type.h"
@@ -51,6 +52,7 @@ PG_FUNCTION_INFO_V1(migr_stamp);
 PG_FUNCTION_INFO_V1(migr_redo);
 PG_FUNCTION_INFO_V1(migr_rewrite_watch);
 PG_FUNCTION_INFO_V1(migr_upgrade_each);
+PG_FUNCTION_INFO_V1(migr_downgrade_each);
 
 static List *target_argument(FunctionCallInfo fcinfo, bool downgrade);
 
@@ -189,15 +191,135 @@ done:
 }
 
 /* ---------------------------------------------------------------------
- * migr_upgrade_each(): a transaction per step
+ * migr_upgrade_each(), migr_downgrade_each(): a transaction per step
  * ---------------------------------------------------------------------
  */
 
 /*
- * CALL migr_upgrade_each(target): like migr_upgrade, but every step commits
- * on its own, so a long chain keeps what was done before a failure.  The
- * lock is taken again for every step; a step another deploy applied in the
- * meantime is skipped.
+ * Run a step that cannot run inside a transaction in a background worker
+ * (worker.c, offline.c), as the psql script of migr_script() runs it, and
+ * wait for it.  Called in a fresh transaction that holds no lock and no
+ * snapshot: the step's CREATE INDEX CONCURRENTLY waits for every older
+ * snapshot, this backend's among them.  If the step fails, its log row is
+ * committed here, as for any step of the call, and the error is returned.
+ */
+static ErrorData *
+run_step_in_worker(MigrRun *run, const MigrPlanStep *step, int number,
+				   const MigrRevisionRow *row, Oid role,
+				   MemoryContext error_cxt)
+{
+	const char *id = row->id;
+	const char *which = step->up ? "upgrade" : "downgrade";
+	List	   *args = NIL;
+	MigrWorkerOutcome outcome = {0};
+	MigrStepRecord rec = {0};
+	MigrOwnerScope scope;
+	MigrStatement *volatile failed = NULL;
+	List	   *statements;
+	char	   *what = psprintf("step \"%s\" (%s)", id, step->up ? "up" : "down");
+	bool		started = false;
+	ErrorData  *edata;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	args = lappend(args, (char *) id);
+	args = lappend(args, step->up ? "up" : "down");
+	args = lappend(args, migr_checksum(row->upgrade, row->downgrade));
+	args = lappend(args, (char *) run->target);
+	args = lappend(args, run->caller.session_user_name);
+	args = lappend(args, run->caller.current_user_name);
+
+	rec.run_id = run->run_id;
+	rec.operation = migr_operation_names[run->op];
+	rec.revision = id;
+	rec.up = step->up;
+	rec.target = run->target;
+	rec.checksum = migr_checksum(row->upgrade, row->downgrade);
+	rec.started_at = GetCurrentTimestamp();
+	statements = migr_parse_script(migr_step_script(row, step->up), id, which);
+
+	PG_TRY();
+	{
+		started = migr_worker_run("migr_step_worker_main", what, role, args,
+								  false, 0, &outcome);
+	}
+	PG_CATCH();
+	{
+		/*
+		 * This call was cancelled (or failed) while the worker ran the step,
+		 * and the worker was stopped: this transaction rolls back, so a
+		 * worker of its own records the failure.
+		 */
+		MemoryContextSwitchTo(error_cxt);
+		edata = CopyErrorData();
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		if (outcome.statement > 0 && outcome.statement <= list_length(statements))
+			failed = list_nth(statements, outcome.statement - 1);
+		rec.finished_at = GetCurrentTimestamp();
+		rec.wal_before = GetXLogInsertRecPtr();
+		(void) migr_worker_record_failure(&rec, failed ? failed->text : NULL,
+										  failed ? failed->line : 0, edata,
+										  &run->caller);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	if (!started)
+		migr_worker_refuse_no_slot(what);
+	rec.finished_at = GetCurrentTimestamp();
+	if (outcome.error == NULL)
+	{
+		migr_emit_step_row(run, number, id, step->up, row->message,
+						   rec.started_at, rec.finished_at, (Datum) 0,
+						   (Datum) 0, NULL);
+		return NULL;
+	}
+
+	/* The failed step's row, as migr_run_step_alone() writes one. */
+	if (outcome.statement > 0 && outcome.statement <= list_length(statements))
+		failed = list_nth(statements, outcome.statement - 1);
+	migr_catalog_open(&scope);
+	rec.wal_before = GetXLogInsertRecPtr();
+	migr_catalog_record_failure(&rec, failed ? failed->text : NULL,
+								failed ? failed->line : 0,
+								unpack_sql_state(outcome.error->sqlerrcode),
+								outcome.error->message, &run->caller);
+	migr_owner_end(&scope);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+
+	/* The error, to raise once the row is committed. */
+	MemoryContextSwitchTo(error_cxt);
+	edata = palloc(sizeof(ErrorData));
+	memcpy(edata, outcome.error, sizeof(ErrorData));
+	edata->message = pstrdup(outcome.error->message);
+	edata->detail = outcome.error->detail ? pstrdup(outcome.error->detail) : NULL;
+	edata->hint = outcome.error->hint ? pstrdup(outcome.error->hint) : NULL;
+	edata->context = outcome.error->context ? pstrdup(outcome.error->context) : NULL;
+	edata->schema_name = outcome.error->schema_name ? pstrdup(outcome.error->schema_name) : NULL;
+	edata->table_name = outcome.error->table_name ? pstrdup(outcome.error->table_name) : NULL;
+	edata->column_name = outcome.error->column_name ? pstrdup(outcome.error->column_name) : NULL;
+	edata->datatype_name = outcome.error->datatype_name ? pstrdup(outcome.error->datatype_name) : NULL;
+	edata->constraint_name = outcome.error->constraint_name ? pstrdup(outcome.error->constraint_name) : NULL;
+	edata->detail_log = NULL;
+	edata->internalquery = NULL;
+	edata->cursorpos = 0;
+	edata->internalpos = 0;
+	edata->assoc_context = NULL;
+	/* Raised here, as this backend's own error. */
+	edata->output_to_server = true;
+	edata->output_to_client = true;
+	MemoryContextSwitchTo(cxt);
+	return edata;
+}
+
+/*
+ * CALL migr_upgrade_each(target) and CALL migr_downgrade_each(target): like
+ * migr_upgrade and migr_downgrade, but every step commits on its own, so a
+ * long chain keeps what was done before a failure.  The lock is taken
+ * again for every step; a step another deploy did in the meantime is
+ * skipped.  A step that cannot run inside a transaction (CREATE INDEX
+ * CONCURRENTLY ...) runs in a background worker, as the psql script of
+ * migr_script() would run it, with the same bookkeeping.
  *
  * Memory and time per step stay flat however long the chain: the graph is
  * loaded once, into a context of its own, and loaded again only when
@@ -207,18 +329,21 @@ done:
  * allocates lives in an SPI connection of the step's own, gone when the
  * step commits.
  */
-Datum
-migr_upgrade_each(PG_FUNCTION_ARGS)
+static void
+each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 {
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
 	MemoryContext call_cxt;
 	MemoryContext graph_cxt;
+	MemoryContext step_cxt;
 	ListCell   *lc;
 	char	  **ids;
 	int			nids;
 	int64		generation;
 	int			number = 0;
+	bool		up = op == OP_UPGRADE;
+	const char *name = migr_operation_names[op];
 	bool		atomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
 	((CallContext *) fcinfo->context)->atomic;
 
@@ -226,10 +351,12 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 	if (atomic || fcinfo->context == NULL || !IsA(fcinfo->context, CallContext))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
-				 errmsg("migr_upgrade_each must be called with CALL outside a transaction block"),
-				 errhint("Run CALL migr_upgrade_each('head'); on its own, or use migr_upgrade() inside a transaction.")));
-	run.op = OP_UPGRADE;
-	run.target = linitial(target_argument(fcinfo, false));
+				 up ? errmsg("migr_upgrade_each must be called with CALL outside a transaction block")
+				 : errmsg("migr_downgrade_each must be called with CALL outside a transaction block"),
+				 up ? errhint("Run CALL migr_upgrade_each('head'); on its own, or use migr_upgrade() inside a transaction.")
+				 : errhint("Run CALL migr_downgrade_each('-1'); on its own, or use migr_downgrade() inside a transaction.")));
+	run.op = op;
+	run.target = linitial(target_argument(fcinfo, !up));
 	migr_capture_caller(&run.caller);
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
@@ -238,17 +365,19 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 	call_cxt = CurrentMemoryContext;
 	graph_cxt = AllocSetContextCreate(call_cxt, "migr graph",
 									  ALLOCSET_DEFAULT_SIZES);
+	step_cxt = AllocSetContextCreate(call_cxt, "migr worker step",
+									 ALLOCSET_DEFAULT_SIZES);
 
 	/* Plan once, under the lock; remember the revisions by id. */
 	migr_owner_begin(&scope);
-	migr_lock_acquire("upgrade");
+	migr_lock_acquire(name);
 	MemoryContextSwitchTo(graph_cxt);
 	run.graph = migr_graph_load();
 	MemoryContextSwitchTo(call_cxt);
-	run.steps = migr_plan_steps(run.graph, OP_UPGRADE, list_make1((char *) run.target),
+	run.steps = migr_plan_steps(run.graph, op, list_make1((char *) run.target),
 								false, run.target);
 	if (run.steps != NIL)
-		migr_check_plan(run.graph, OP_UPGRADE, run.steps, &run.caller, false);
+		migr_check_plan(run.graph, op, run.steps, &run.caller, true);
 	generation = migr_catalog_generation();
 	migr_owner_end(&scope);
 	MemoryContextSwitchTo(call_cxt);
@@ -270,7 +399,7 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 
 		/* A connection of the step's own: its memory goes when it ends. */
 		migr_catalog_open(&scope);
-		migr_lock_acquire("upgrade");
+		migr_lock_acquire(name);
 		now = migr_catalog_generation();
 		changed = now != generation;
 		generation = now;
@@ -285,8 +414,8 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 			MemoryContextSwitchTo(old);
 		}
 		step.node = migr_graph_find(run.graph, ids[i]);
-		step.up = true;
-		if (step.node < 0 || run.graph->nodes[step.node].applied)
+		step.up = up;
+		if (step.node < 0 || run.graph->nodes[step.node].applied == up)
 		{
 			migr_owner_end(&scope);
 			SPI_finish();
@@ -294,20 +423,56 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 			continue;
 		}
 		if (changed)
-			migr_check_plan(run.graph, OP_UPGRADE, list_make1(&step), &run.caller, false);
+			migr_check_plan(run.graph, op, list_make1(&step), &run.caller, true);
 		else
-			migr_check_steps(run.graph, OP_UPGRADE, list_make1(&step), &run.caller, false);
-		migr_catalog_bump_generation();
-		generation = migr_catalog_generation();
-		run.run_id = migr_catalog_next_run_id();
-		migr_owner_end(&scope);
+			migr_check_steps(run.graph, op, list_make1(&step), &run.caller, true);
 
-		edata = migr_run_step_alone(&run, &step, ++number, call_cxt);
-		if (edata == NULL)
+		if (!run.graph->nodes[step.node].transactional)
 		{
-			migr_owner_begin(&scope);
-			migr_resolve_in_progress(list_make1(ids[i]), "upgrade", false);
+			/*
+			 * The worker takes the lock, checks and records the step as
+			 * migr_step_begin() and migr_step_end() do; this backend holds
+			 * nothing meanwhile.
+			 */
+			MigrRevisionRow *row;
+			Oid			role;
+
+			MemoryContextReset(step_cxt);
+			MemoryContextSwitchTo(step_cxt);
+			row = migr_catalog_fetch_revision(ids[i]);
+			role = migr_step_role(run.caller.current_user_id,
+								  migr_step_registrant(row, up), row->id);
+			/* For the step's failure row; the worker's record has its own. */
+			run.run_id = migr_catalog_next_run_id();
 			migr_owner_end(&scope);
+			if (SPI_finish() != SPI_OK_FINISH)
+				elog(ERROR, "SPI_finish failed");
+			SPI_commit();
+			InvalidateCatalogSnapshot();
+			MemoryContextSwitchTo(step_cxt);
+			edata = run_step_in_worker(&run, &step, ++number, row, role, call_cxt);
+			MemoryContextSwitchTo(call_cxt);
+			SPI_commit();
+			if (edata != NULL)
+				ReThrowError(edata);
+			/* The worker's step changed the catalog: read it again. */
+			generation = -1;
+			continue;
+		}
+		else
+		{
+			migr_catalog_bump_generation();
+			generation = migr_catalog_generation();
+			run.run_id = migr_catalog_next_run_id();
+			migr_owner_end(&scope);
+
+			edata = migr_run_step_alone(&run, &step, ++number, call_cxt);
+			if (edata == NULL)
+			{
+				migr_owner_begin(&scope);
+				migr_resolve_in_progress(list_make1(ids[i]), name, false);
+				migr_owner_end(&scope);
+			}
 		}
 		if (SPI_finish() != SPI_OK_FINISH)
 			elog(ERROR, "SPI_finish failed");
@@ -317,6 +482,21 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 	}
 
 	SPI_finish();
+}
+
+/* CALL migr_upgrade_each(target) */
+Datum
+migr_upgrade_each(PG_FUNCTION_ARGS)
+{
+	each_operation(fcinfo, OP_UPGRADE);
+	PG_RETURN_VOID();
+}
+
+/* CALL migr_downgrade_each(target) */
+Datum
+migr_downgrade_each(PG_FUNCTION_ARGS)
+{
+	each_operation(fcinfo, OP_DOWNGRADE);
 	PG_RETURN_VOID();
 }
 

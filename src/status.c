@@ -59,13 +59,16 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"        'started_at', p.started_at, 'started_by', p.started_by," \
 	"        'running', p.running, 'pid', CASE WHEN p.running THEN $9 END," \
 	"        'explanation', CASE WHEN p.running" \
-	"          THEN 'a step of a migr_script() script is running outside a transaction'" \
+	"          THEN 'a step outside a transaction (of a migr_script() script, or of'" \
+	"            || ' CALL migr_upgrade_each() in its background worker) is running'" \
 	"            || ' in process ' || $9 || '; until it ends, migr calls that change'" \
 	"            || ' the catalog fail at once (55P03) instead of holding it up.'" \
-	"          ELSE 'a step of a migr_script() script began and did not finish;'" \
+	"          ELSE 'a step outside a transaction (of a migr_script() script, or of'" \
+	"            || ' CALL migr_upgrade_each()) began and did not finish;'" \
 	"            || ' statements outside a transaction may have run (an index built'" \
-	"            || ' CONCURRENTLY may be left invalid). Repair what it left, then write'" \
-	"            || ' the script again with migr_script() and run it: the step runs again.'" \
+	"            || ' CONCURRENTLY may be left invalid). Repair what it left, then run'" \
+	"            || ' the CALL again, or write the script again with migr_script() and'" \
+	"            || ' run it: the step runs again.'" \
 	"            || ' Or finish (or undo) the step by hand and record where the revision'" \
 	"            || ' is with migr_stamp().' END)" \
 	"        ORDER BY p.started_at), '[]')" \

@@ -205,7 +205,7 @@ write_file("$dir2/0005_gadgets.sql",
 my $catalog_sql = q{SELECT concat_ws('|',
   (SELECT string_agg(t::text, ',' ORDER BY t.seq) FROM migr.revisions t),
   (SELECT string_agg(t::text, ',' ORDER BY t.revision) FROM migr.applied t),
-  (SELECT string_agg(t::text, ',' ORDER BY t.id) FROM migr.log t))};
+  (SELECT string_agg(t::text, ',' ORDER BY t.id) FROM migr.log t WHERE t.error_sqlstate IS NULL))};
 my $catalog_before = $node->safe_psql('app', $catalog_sql);
 unlink($marker);
 ($rc, $out, $err) = run_tool('app', [ "$examples/deploy.sh", '--production', $dir2 ],
@@ -215,6 +215,10 @@ like($err, qr/no_such_table.*migration "0005_gadgets"/s, '... naming the error a
 ok(!-e $marker, '... and does not start the new code');
 is($node->safe_psql('app', q{SELECT to_regclass('gadgets') IS NULL}), 't', 'the schema is the old one');
 is($node->safe_psql('app', $catalog_sql), $catalog_before, 'the catalog is as it was (0005 not even registered)');
+is($node->safe_psql('app', q{SELECT concat_ws('|', revision, target, error_sqlstate, error_line, statement)
+                               FROM migr.log WHERE error_sqlstate IS NOT NULL}),
+	'0005_gadgets|head|42P01|2|INSERT INTO gadgets SELECT id FROM no_such_table',
+	'... but for the record of the failed deploy, committed on its own');
 
 # ---------------------------------------------------------------------------
 # examples/rollback.sh

@@ -7,7 +7,8 @@
 # a failure inside the non-transactional step leaves migr.in_progress, which
 # migr_status() explains, and running the script again after the fix
 # completes it; a script made stale by a re-registration is refused (MG004).
-# Also: a failed single-transaction migr_upgrade is written to the server log.
+# Also: a failed single-transaction migr_upgrade is written to the server log
+# (and leaves its failure record in migr.log).
 
 use strict;
 use warnings;
@@ -237,8 +238,10 @@ like($log, qr/migr: upgrade of revision "f5" failed: SQLSTATE 23514: check const
 	'the server log names the revision and the SQLSTATE');
 like($log, qr/Failed statement: ALTER TABLE app\.items ADD CONSTRAINT items_k_neg CHECK \(k < 0\)/,
 	'... and the statement');
-is($node->safe_psql('fail', q{SELECT count(*) FROM migr.log WHERE revision = 'f5' AND operation <> 'register'}), '0',
+is($node->safe_psql('fail', q{SELECT count(*) FROM migr.log WHERE revision = 'f5' AND operation <> 'register' AND error_sqlstate IS NULL}), '0',
 	'its log rows rolled back with it');
+is($node->safe_psql('fail', q{SELECT error_sqlstate || ' ' || error_line FROM migr.log WHERE revision = 'f5' AND error_sqlstate IS NOT NULL}),
+	'23514 2', '... but for its failure record, committed on its own');
 
 $node->stop;
 done_testing();

@@ -61,7 +61,7 @@ SELECT concat_ws(E'\n',
   (SELECT string_agg(concat_ws(',', revision, checksum, applied_at, applied_by, stamped, downgrade),
                      '|' ORDER BY revision) FROM migr.applied),
   (SELECT string_agg(t::text, '|' ORDER BY t.revision) FROM migr.version t),
-  (SELECT string_agg(t::text, '|' ORDER BY t.id) FROM migr.log t),
+  (SELECT string_agg((to_jsonb(t) - 'error_line')::text, '|' ORDER BY t.id) FROM migr.log t),
   (SELECT string_agg(t::text, '|') FROM migr.launch t),
   (SELECT last_value || '/' || is_called FROM migr.revision_seq),
   (SELECT last_value || '/' || is_called FROM migr.run_seq),
@@ -363,5 +363,45 @@ $node->command_ok([ 'pg_restore', '-d', $node->connstr('roles_restored'), "$dir/
 is($node->safe_psql('roles_restored',
 		q{SELECT string_agg(id || ':' || coalesce(registrant::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
 	'u1:upd_deploy,u2:upd_deploy,u3:-', '0.2 dump: registrants restored by name, the unknown one stays unknown');
+
+# ---------------------------------------------------------------------------
+# One call deploys any history; failures stay on record (issue 12).  A 0.1
+# database's step outside a transaction, left failed by its script, is run
+# by CALL migr_upgrade_each() after the update, in a background worker;
+# CALL migr_downgrade_each() exists and is not public; the 0.1 log rows
+# have no error_line, and a failed migr_upgrade now leaves its record.
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE calls');
+$node->safe_psql('calls', q{
+CREATE EXTENSION migr VERSION '0.1';
+CREATE TABLE items (id int, k int);
+INSERT INTO items SELECT g, 1 FROM generate_series(1, 10) g;
+SET client_min_messages = error;
+SELECT migr_revision('unique k', 'CREATE UNIQUE INDEX CONCURRENTLY items_k ON items (k)', 'DROP INDEX CONCURRENTLY items_k', 'c1', '{}');
+SELECT migr_revision('bad', E'CREATE TABLE bad (i int);\nSELECT 1/0', 'DROP TABLE bad', 'c2', '{c1}');});
+$script = "$dir/calls.sql";
+append_to_file($script, $node->safe_psql('calls', q{SELECT migr_script('c1')}) . "\n");
+@file = (stdout => \$out, stderr => \$err, on_error_stop => 1,
+	extra_params => [ '-v', 'VERBOSITY=verbose', '-f', $script ]);
+isnt($node->psql('calls', undef, @file), 0, 'calls: under 0.1, the script step fails');
+$node->safe_psql('calls', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('calls', q{SELECT count(*) FROM migr.log WHERE error_line IS NOT NULL}), '0',
+	'calls: 0.1 log rows have no error_line');
+is($node->safe_psql('calls', q{SELECT has_function_privilege('public', 'migr_downgrade_each(text)', 'EXECUTE')}),
+	'f', 'calls: migr_downgrade_each is not public');
+$node->safe_psql('calls', q{DROP INDEX items_k; UPDATE items SET k = id});
+($out, $err) = ('', '');
+is($node->psql('calls', q{CALL migr_upgrade_each('c1')}, stdout => \$out, stderr => \$err), 0,
+	'calls: CALL migr_upgrade_each runs the step in a background worker') or diag($err);
+like($err, qr/step "c1" \(up\) was begun before/, 'calls: as the step begun under 0.1');
+is($node->safe_psql('calls', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_k'::regclass}), 't',
+	'calls: the index is valid');
+isnt($node->psql('calls', q{SELECT * FROM migr_upgrade('c2')}), 0, 'calls: a failing migr_upgrade fails');
+is($node->safe_psql('calls', q{SELECT revision || ' ' || error_sqlstate || ' ' || error_line FROM migr.log WHERE error_line IS NOT NULL}),
+	'c2 22012 2', 'calls: and leaves its record, with the line');
+is($node->safe_psql('calls', q{SELECT string_agg(revision, ',') FROM migr.applied}), 'c1', 'calls: and nothing else');
+is($node->psql('calls', q{CALL migr_downgrade_each('base')}), 0, 'calls: CALL migr_downgrade_each goes down');
+is($node->safe_psql('calls', q{SELECT count(*) FROM pg_index WHERE indexrelid::regclass::text = 'items_k'}), '0',
+	'calls: the index is gone');
 
 done_testing();
