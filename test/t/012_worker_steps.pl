@@ -362,6 +362,22 @@ is($node->safe_psql('roles', q{SELECT who || ' ' || sess || ' ' || path || ' ' |
 is($node->safe_psql('roles', q{SELECT session_user_name || ' ' || current_user_name || ' ' || environment FROM migr.log WHERE revision = 'd1' AND operation = 'upgrade'}),
 	'postgres postgres staging', 'the log names the caller');
 
+# In production the worker's step needs the session's confirmation, and the
+# DDL guard lets its registered statements through.
+$node->safe_psql('roles', q{SET client_min_messages = error;
+SELECT migr_revision('prod index', 'CREATE INDEX CONCURRENTLY items_id3 ON app.items (id)',
+  'DROP INDEX CONCURRENTLY app.items_id3', revision => 'p1', down_revision => '{d1}')});
+($rc, $out, $err) = run_sql('roles', q{SET migr.environment = production; CALL migr_upgrade_each('head')});
+like($err, qr/ERROR:\s+MG001/, 'in production, the CALL without confirmation is refused (MG001)');
+is($node->safe_psql('roles', q{SELECT count(*) FROM migr.applied WHERE revision = 'p1'}), '0', '... applying nothing');
+($rc, $out, $err) = run_sql('roles',
+	q{SET migr.environment = production; SET migr.confirm_production = yes; CALL migr_upgrade_each('head')});
+is($rc, 0, 'confirmed with SET in the session, the worker runs the step past the DDL guard') or diag($err);
+is($node->safe_psql('roles', q{SELECT environment || ' ' || confirmed FROM migr.log WHERE revision = 'p1' AND operation = 'upgrade'}),
+	'production true', '... and the log says so');
+is($node->safe_psql('roles', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.items_id3'::regclass}), 't',
+	'... building the index');
+
 # --- A failing migr_upgrade leaves its record and nothing else ---------------
 
 setup_db('failrec', empty => 1);

@@ -87,6 +87,7 @@ my %writing = (
 	'migr_step_begin(text,text,text,text)' => qq{SELECT migr_step_begin('d1', 'up', '$checksum', 'head')},
 	'migr_step_end(text,text,text,text)'   => qq{SELECT migr_step_end('d1', 'up', '$checksum', 'head')},
 	'migr_upgrade_each(text)'       => q{CALL migr_upgrade_each('head')},
+	'migr_downgrade_each(text)'     => q{CALL migr_downgrade_each('a1')},
 	'migr_load(text,text)' =>
 	  q{SELECT migr_load(E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n')},
 	'migr_load(text[],text[])' =>
