@@ -156,3 +156,63 @@ REVOKE ALL ON PROCEDURE migr_downgrade_each(text) FROM PUBLIC;
 ALTER TABLE migr.log ADD COLUMN error_line integer;
 COMMENT ON COLUMN migr.log.error_line IS 'On the row of a failed step: the line of its script where the failing statement starts.';
 COMMENT ON COLUMN migr.log.error_sqlstate IS 'Set on the row of a step that failed (committed even when the failed call rolled back); NULL for steps that succeeded.';
+
+ * Citus (issue 15): on a worker node of a Citus cluster the history lives
+ * on the coordinator, and a worker's migr catalog stays empty.  The reading
+ * functions written in SQL say so, as the C ones do, with a notice from
+ * migr.note_citus_worker() (nothing happens off a worker).  CREATE OR
+ * REPLACE keeps each function's owner, privileges and dependents.
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr.note_citus_worker()
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_note_citus_worker'
+LANGUAGE C STABLE;
+
+CREATE OR REPLACE FUNCTION migr_current()
+RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+    SELECT migr.note_citus_worker();
+    SELECT v.revision
+      FROM migr.version v
+      JOIN migr.revisions r ON r.id OPERATOR(pg_catalog.=) v.revision
+     ORDER BY r.seq
+$$;
+
+CREATE OR REPLACE FUNCTION migr_heads()
+RETURNS TABLE (revision text, branch_labels text[], depended_on_by text[])
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+    SELECT migr.note_citus_worker();
+    SELECT r.id,
+           ARRAY(SELECT l.label FROM migr.branch_labels l
+                  WHERE l.revision OPERATOR(pg_catalog.=) r.id ORDER BY l.label),
+           ARRAY(SELECT d.id FROM migr.revisions d
+                  WHERE d.depends_on OPERATOR(pg_catalog.@>) ARRAY[r.id]
+                  ORDER BY d.seq)
+      FROM migr.revisions r
+     WHERE r.is_head
+     ORDER BY r.seq
+$$;
+
+CREATE OR REPLACE FUNCTION migr_branches()
+RETURNS TABLE (revision text, children text[])
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+    SELECT migr.note_citus_worker();
+    SELECT p.id, c.children
+      FROM migr.revisions p
+      JOIN LATERAL (
+            SELECT array_agg(k.id ORDER BY k.seq) AS children
+              FROM migr.revisions k
+             WHERE k.down_revision OPERATOR(pg_catalog.@>) ARRAY[p.id]) c
+        ON pg_catalog.cardinality(c.children) OPERATOR(pg_catalog.>) 1
+     ORDER BY p.seq
+$$;

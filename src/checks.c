@@ -43,11 +43,14 @@
  * (registering, loading, upgrading, downgrading, stamping, redoing, dry
  * runs, launching, repairing, the steps of migr_script() scripts), made on
  * entry, before it reads or locks anything.  Such a function cannot run
- * from inside a migration script, nor where the server accepts no writes:
- * on a hot standby (recovery), or in a read-only transaction.  There its
- * first write would fail late, with PostgreSQL's generic "cannot execute
- * UPDATE in a read-only transaction" from a statement of migr's own.  The
- * reading functions never call this: they work on a standby.
+ * from inside a migration script, nor on a worker of a Citus cluster
+ * (MG006: the history lives on the coordinator, see citus.c), nor where
+ * the server accepts no writes: on a hot standby (recovery), or in a
+ * read-only transaction.  There its first write would fail late, with
+ * PostgreSQL's generic "cannot execute UPDATE in a read-only transaction"
+ * from a statement of migr's own.  The reading functions never call this:
+ * they work on a standby, and on a worker they say where the history
+ * lives.
  */
 void
 migr_check_can_change(FunctionCallInfo fcinfo)
@@ -55,6 +58,7 @@ migr_check_can_change(FunctionCallInfo fcinfo)
 	const char *name = NULL;
 
 	migr_check_not_nested();
+	migr_citus_refuse_on_worker(fcinfo);
 	if (!RecoveryInProgress() && !XactReadOnly)
 		return;
 	if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))

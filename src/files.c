@@ -942,6 +942,7 @@ migr_export(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	MigrOwnerScope scope;
 
+	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
@@ -1032,6 +1033,7 @@ migr_template(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
+	migr_citus_note_on_worker();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -293,6 +293,7 @@ migr_graph(PG_FUNCTION_ARGS)
 	StringInfoData out;
 	text	   *result;
 
+	migr_citus_note_on_worker();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -16,6 +16,9 @@
  *		- what a running application legitimately does: temporary tables,
  *		  views and sequences, indexes and ALTER TABLE on temporary tables,
  *		  dropping temporary objects, and REFRESH MATERIALIZED VIEW;
+ *		- on a worker of a Citus cluster, the DDL that Citus sends from the
+ *		  coordinator to the shards there (citus.c says how it is told from
+ *		  ad-hoc DDL): the coordinator's own guard let it run;
  *		- anything, while a superuser has set migr.allow_adhoc_ddl, each
  *		  statement being written to migr.log.
  * Event triggers do not fire for shared objects (roles, databases,
@@ -26,7 +29,10 @@
  * CREATE MATERIALIZED VIEW) creates a table the event trigger never sees.
  * A ProcessUtility hook applies the same rule, with the same refusal and
  * the same log row, to those statements, and to nothing the event trigger
- * sees (so nothing is refused or logged twice).  A hook exists only in
+ * sees (so nothing is refused or logged twice).  An fmgr hook does the same
+ * for the calls of Citus's functions that distribute, undistribute or
+ * alter tables (create_distributed_table() ...), which are function calls,
+ * not DDL, on the node where they are called.  A hook exists only in
  * sessions that loaded the library, so production needs migr in
  * shared_preload_libraries or session_preload_libraries; migr_status()
  * says when this session did not load it at its start.  The hooks also
@@ -60,6 +66,8 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
 
 /* How deep in utility statements and executor runs this backend is. */
 static int	nesting_level = 0;
@@ -193,6 +201,10 @@ migr_ddl_guard(PG_FUNCTION_ARGS)
 
 	trigdata = (EventTriggerData *) fcinfo->context;
 	if (is_application_ddl(trigdata->parsetree))
+		PG_RETURN_VOID();
+
+	/* On a Citus worker: DDL the coordinator sends to its shards. */
+	if (migr_citus_propagated_ddl())
 		PG_RETURN_VOID();
 
 	adhoc_ddl(GetCommandTagName(trigdata->tag), false);
@@ -341,6 +353,35 @@ guard_ExecutorFinish(QueryDesc *queryDesc)
 }
 
 /*
+ * Citus's functions that change tables or shards (create_distributed_table
+ * and the like, see citus.c) are schema changes that no event trigger sees
+ * on the node where they are called: in production, the fmgr hook refuses
+ * their calls outside migrations as the event trigger refuses DDL.  Only
+ * those functions go through the hook, and only in production.
+ */
+static bool
+guard_needs_fmgr_hook(Oid fn_oid)
+{
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
+		return true;
+	return migr_environment == MIGR_ENV_PRODUCTION &&
+		migr_citus_schema_function(fn_oid);
+}
+
+static void
+guard_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	if (event == FHET_START && migr_environment == MIGR_ENV_PRODUCTION &&
+		!migr_running_script() && !creating_extension &&
+		migr_citus_schema_function(flinfo->fn_oid) &&
+		OidIsValid(get_extension_oid("migr", true)))
+		adhoc_ddl(get_func_name(flinfo->fn_oid), false);
+
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, private);
+}
+
+/*
  * Chain the hooks in; called once, from _PG_init().  A library loaded by
  * shared_preload_libraries (in the postmaster) or session_preload_libraries
  * (while the backend initializes, before it reads any query) counts as
@@ -360,4 +401,8 @@ migr_guard_install_hooks(void)
 	ExecutorRun_hook = guard_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = guard_ExecutorFinish;
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = guard_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = guard_fmgr_hook;
 }

@@ -116,6 +116,7 @@ migr_validate(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	MigrOwnerScope scope;
 
+	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	migr_catalog_open(&scope);

@@ -11,6 +11,7 @@
  *		classify.c	tells destructive statements from additive ones
  *		script.c	parses, validates and checksums migration scripts
  *		analysis.c	what a statement locks, rewrites, scans; lint rules
+ *		citus.c		where this database stands in a Citus cluster
  *		state.c		backend-local execution state: is an operation or a
  *					migr_script() step running, the step's cover
  *	1	catalog.c	reads and writes the catalog tables (as the extension owner)
@@ -90,6 +91,7 @@ extern const char *migr_environment_name(void);
 #define ERRCODE_MIGR_CHECKSUM_MISMATCH		MAKE_SQLSTATE('M','G','0','0','4')
 #define ERRCODE_MIGR_HEAD_MISMATCH			MAKE_SQLSTATE('M','G','0','0','5')
 #define ERRCODE_MIGR_SCHEMA_NOT_AT_BASE		MAKE_SQLSTATE('M','G','0','0','6')
+#define ERRCODE_MIGR_CITUS_WORKER			MAKE_SQLSTATE('M','G','0','0','7')
 
 /* ---------------------------------------------------------------------
  * catalog.c
@@ -575,6 +577,23 @@ extern void migr_classify_script(List *statements, MigrRevisionRow *row);
  * ---------------------------------------------------------------------
  */
 extern void migr_guard_install_hooks(void);
+
+/* ---------------------------------------------------------------------
+ * citus.c
+ * ---------------------------------------------------------------------
+ */
+typedef enum MigrCitusNode
+{
+	MIGR_CITUS_NONE,			/* no citus extension in this database */
+	MIGR_CITUS_COORDINATOR,
+	MIGR_CITUS_WORKER
+} MigrCitusNode;
+
+extern MigrCitusNode migr_citus_node(int *group, const char **coordinator);
+extern void migr_citus_refuse_on_worker(FunctionCallInfo fcinfo);
+extern void migr_citus_note_on_worker(void);
+extern bool migr_citus_propagated_ddl(void);
+extern bool migr_citus_schema_function(Oid fn_oid);
 
 /* ---------------------------------------------------------------------
  * state.c

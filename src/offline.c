@@ -186,6 +186,7 @@ migr_script(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	text	   *result;
 
+	migr_citus_note_on_worker();
 	schema = function_schema(fcinfo);
 	migr_catalog_open(&scope);
 	graph = migr_graph_load();

@@ -2,7 +2,8 @@
  *
  * report.c
  *		migr_history(), migr_show(), migr_lint() and migr_plan(): read-only
- *		reports.
+ *		reports; and the Citus worker notice of the reading functions
+ *		written in SQL.
  *
  * They read the catalog as the extension owner, so any role allowed to
  * execute them can use them without privileges on the tables.
@@ -28,6 +29,7 @@ PG_FUNCTION_INFO_V1(migr_history);
 PG_FUNCTION_INFO_V1(migr_show);
 PG_FUNCTION_INFO_V1(migr_lint);
 PG_FUNCTION_INFO_V1(migr_plan);
+PG_FUNCTION_INFO_V1(migr_note_citus_worker);
 
 /*
  * The revisions a history range selects.  "a:b" is every revision that
@@ -86,6 +88,7 @@ migr_history(PG_FUNCTION_ARGS)
 	List	   *ids = NIL;
 	ListCell   *lc;
 
+	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
@@ -144,6 +147,7 @@ migr_show(PG_FUNCTION_ARGS)
 	Datum	   *values;
 	bool	   *nulls;
 
+	migr_citus_note_on_worker();
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "migr_show must return a composite type");
 	result_desc = BlessTupleDesc(result_desc);
@@ -189,6 +193,7 @@ migr_lint(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	char	   *search_path;	/* the caller's, to read the scripts with */
 
+	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	search_path = pstrdup(namespace_search_path);
@@ -275,6 +280,7 @@ migr_plan(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	char	   *search_path;	/* the caller's, to read the scripts with */
 
+	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	search_path = pstrdup(namespace_search_path);
@@ -315,4 +321,16 @@ migr_plan(PG_FUNCTION_ARGS)
 	migr_owner_end(&scope);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * migr.note_citus_worker() RETURNS void: the notice of the reading
+ * functions written in SQL (migr_current(), migr_heads(),
+ * migr_branches()) on a Citus worker.
+ */
+Datum
+migr_note_citus_worker(PG_FUNCTION_ARGS)
+{
+	migr_citus_note_on_worker();
+	PG_RETURN_VOID();
 }

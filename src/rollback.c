@@ -112,6 +112,7 @@ migr_rollback_check(PG_FUNCTION_ARGS)
 	MigrOwnerScope scope;
 	ListCell   *lc;
 
+	migr_citus_note_on_worker();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -158,6 +159,7 @@ migr_check_head(PG_FUNCTION_ARGS)
 	bool		all_compatible = true;
 	ListCell   *lc;
 
+	migr_citus_note_on_worker();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

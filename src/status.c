@@ -53,7 +53,12 @@ PG_FUNCTION_INFO_V1(migr_status);
 	"        'migr is not preloaded in this session: EXPLAIN ANALYZE of CREATE TABLE AS,'" \
 	"        || ' SELECT INTO and CREATE MATERIALIZED VIEW is guarded only in sessions that'" \
 	"        || ' load migr at their start; add migr to shared_preload_libraries or'" \
-	"        || ' session_preload_libraries') ELSE '[]' END || to_jsonb($11::text[])," \
+	"        || ' session_preload_libraries') ELSE '[]' END || to_jsonb($11::text[])" \
+	"    || CASE WHEN $12 = 'worker' THEN jsonb_build_array(" \
+	"        'this is a Citus worker node: migr''s history lives on the coordinator'" \
+	"        || coalesce(' (' || $14 || ')', '') || '; run migr there') ELSE '[]' END," \
+	"  'citus', CASE WHEN $12 IS NOT NULL THEN jsonb_build_object(" \
+	"        'node', $12, 'group', $13, 'coordinator', $14) END," \
 	"  'in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
 	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
 	"        'started_at', p.started_at, 'started_by', p.started_by," \
@@ -147,13 +152,18 @@ migr_status(PG_FUNCTION_ARGS)
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	MigrGraph  *graph;
 	Bitmapset  *pending;
-	Oid			types[11] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
-	BOOLOID, INT4OID, BOOLOID, TEXTARRAYOID};
-	Datum		values[11];
+	Oid			types[14] = {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
+	BOOLOID, INT4OID, BOOLOID, TEXTARRAYOID, TEXTOID, INT4OID, TEXTOID};
+	Datum		values[14];
+	char		nulls[14];
+	MigrCitusNode node;
+	int			group;
+	const char *coordinator;
 	bool		details = may_see_details(fcinfo);
 	char	   *json;
 	Datum		result;
 
+	node = migr_citus_node(&group, &coordinator);
 	migr_catalog_open(&scope);
 
 	graph = migr_graph_load();
@@ -171,7 +181,15 @@ migr_status(PG_FUNCTION_ARGS)
 	values[8] = Int32GetDatum(migr_lock_step_holder());
 	values[9] = BoolGetDatum(details);
 	values[10] = replication_warnings();
-	migr_catalog_exec(STATUS_SQL, 11, types, values, NULL, SPI_OK_SELECT);
+	memset(nulls, ' ', sizeof(nulls));
+	values[11] = CStringGetTextDatum(node == MIGR_CITUS_WORKER ? "worker" : "coordinator");
+	values[12] = Int32GetDatum(group);
+	values[13] = coordinator ? CStringGetTextDatum(coordinator) : (Datum) 0;
+	if (node == MIGR_CITUS_NONE)
+		nulls[11] = nulls[12] = nulls[13] = 'n';
+	else if (coordinator == NULL)
+		nulls[13] = 'n';
+	migr_catalog_exec(STATUS_SQL, 14, types, values, nulls, SPI_OK_SELECT);
 	json = migr_result_text(0, 1);
 
 	migr_owner_end(&scope);

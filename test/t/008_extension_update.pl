@@ -69,6 +69,15 @@ SELECT concat_ws(E'\n',
 my $before = $node->safe_psql('old', $digest_sql);
 like($before, qr/billing/, 'the 0.1 history is populated');
 
+# Citus: what the reading functions written in SQL answer under 0.1.
+my $readers_sql = q{
+SELECT concat_ws(E'\n',
+  (SELECT string_agg(c, ',') FROM migr_current() c),
+  (SELECT string_agg(concat_ws(' ', revision, branch_labels, depended_on_by), '|') FROM migr_heads()),
+  (SELECT string_agg(concat_ws(' ', revision, children), '|') FROM migr_branches()))};
+my $readers_before = $node->safe_psql('old', $readers_sql);
+like($readers_before, qr/^m1\nd1 \{\} \{\}\na1 \{b1,c1\}$/, 'Citus: the 0.1 readers answer');
+
 $node->safe_psql('old', q{ALTER EXTENSION migr UPDATE});
 is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'migr'}),
 	'0.2', 'updated to 0.2');
@@ -223,6 +232,26 @@ like($dot, qr/^\t"c1" \[label="c1 \(accounts\)\\naccounts"/m, 'updated: labels a
 like($dot, qr/^\t"b1" -> "d1" \[style=dashed\];$/m, 'updated: the dependency is dashed');
 like($node->safe_psql('old', q{SELECT migr_graph('mermaid')}), qr/^    rev_b1 -\.-> rev_d1$/m,
 	'updated: migr_graph draws Mermaid too');
+
+# ---------------------------------------------------------------------------
+# Citus (sql/migr--0.1--0.2.sql, section "Citus"): migr_current(),
+# migr_heads() and migr_branches() are replaced by versions that first call
+# migr.note_citus_worker() (silent off a Citus worker); updated, they have a
+# fresh install's bodies, keep their privileges (compared above) and answer
+# as under 0.1, with no notice.
+# ---------------------------------------------------------------------------
+my $bodies_sql = q{
+SELECT string_agg(proname || ': ' || prosrc, E'\n' ORDER BY proname) FROM pg_proc
+ WHERE proname IN ('migr_current', 'migr_heads', 'migr_branches', 'note_citus_worker')};
+is($node->safe_psql('old', $bodies_sql), $node->safe_psql('fresh', $bodies_sql),
+	'Citus: updated readers have the bodies of a fresh 0.2');
+like($node->safe_psql('old', $bodies_sql), qr/migr_current: \s*SELECT migr\.note_citus_worker\(\);/,
+	'Citus: migr_current() calls migr.note_citus_worker()');
+my ($readers_out, $readers_err) = ('', '');
+$node->psql('old', $readers_sql, stdout => \$readers_out, stderr => \$readers_err,
+	on_error_stop => 1);
+is($readers_out, $readers_before, 'Citus: the updated readers answer as under 0.1');
+is($readers_err, '', 'Citus: without Citus they say nothing more');
 
 # ---------------------------------------------------------------------------
 # Registrants (issue 9, items 3 and 4): 0.1 kept only the name of the role
