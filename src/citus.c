@@ -336,10 +336,14 @@ migr_citus_schema_function(Oid fn_oid)
 {
 	char	   *name = get_func_name(fn_oid);
 	Oid			citus;
+	bool		listed;
 
-	if (name == NULL ||
-		bsearch(&name, schema_functions, lengthof(schema_functions),
-				sizeof(char *), compare_names) == NULL)
+	if (name == NULL)
+		return false;
+	listed = bsearch(&name, schema_functions, lengthof(schema_functions),
+					 sizeof(char *), compare_names) != NULL;
+	pfree(name);
+	if (!listed)
 		return false;
 	if (get_func_namespace(fn_oid) != PG_CATALOG_NAMESPACE)
 		return false;

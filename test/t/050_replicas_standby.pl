@@ -66,7 +66,9 @@ my %reading = (
 	'migr_export()'              => q{SELECT string_agg(e::text, '|') FROM migr_export() e},
 	'migr_template(text,text,text[])' =>
 	  q{SELECT string_agg(regexp_replace(t::text, '[0-9a-f]{12}', 'ID', 'g'), '|') FROM migr_template('next') t},
-	'migr_graph(text)'           => q{SELECT migr_graph('dot') || migr_graph('mermaid')},);
+	'migr_graph(text)'           => q{SELECT migr_graph('dot') || migr_graph('mermaid')},
+	# Citus: the notice of the readers written in SQL on a worker.
+	'migr.note_citus_worker()'   => q{SELECT migr.note_citus_worker()::text},);
 
 # ---------------------------------------------------------------------------
 # Writing functions: each refuses on the standby.

@@ -34,7 +34,7 @@ if (!-f "$libdir/citus.so" || !-f "$sharedir/extension/citus.control")
 {
 	plan skip_all =>
 	  "Citus is not installed for this PostgreSQL ($libdir); to run this test, "
-	  . "install it as root with ../shared/vendor/build-citus.sh (see README, \"Citus\")";
+	  . "install it as root with ../shared/vendor/build-citus.sh (see README, \"Citus clusters\")";
 }
 
 my $db = 'postgres';
