@@ -44,7 +44,7 @@
  * runs, launching, repairing, the steps of migr_script() scripts), made on
  * entry, before it reads or locks anything.  Such a function cannot run
  * from inside a migration script, nor on a worker of a Citus cluster
- * (MG006: the history lives on the coordinator, see citus.c), nor where
+ * (MG007: the history lives on the coordinator, see citus.c), nor where
  * the server accepts no writes: on a hot standby (recovery), or in a
  * read-only transaction.  There its first write would fail late, with
  * PostgreSQL's generic "cannot execute UPDATE in a read-only transaction"

@@ -12,7 +12,7 @@
  *
  * Three things depend on it:
  *		- every migr function that changes the catalog refuses to run on a
- *		  worker (MG006): a worker's migr catalog is not the cluster's history;
+ *		  worker (MG007): a worker's migr catalog is not the cluster's history;
  *		- the reading functions say, on a worker, where the history lives;
  *		- the production DDL guard of a worker lets through the DDL that
  *		  Citus sends from the coordinator (see migr_citus_propagated_ddl()).

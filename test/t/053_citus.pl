@@ -1,4 +1,4 @@
-# test/t/051_citus.pl
+# test/t/053_citus.pl
 #
 # migr in a Citus cluster: a coordinator and two workers on local ports,
 # citus and migr in shared_preload_libraries, migr installed on every node
@@ -15,7 +15,7 @@
 # (DDL, and Citus's create_distributed_table() called outside a migration)
 # and directly on a worker is refused with MG002; an application role that
 # forges Citus's application_name on a worker is refused; migr's changing
-# functions refuse to run on a worker (MG006, naming the coordinator), and
+# functions refuse to run on a worker (MG007, naming the coordinator), and
 # its reading functions say where the history lives.
 #
 # Skipped (plan skip_all) when Citus is not installed for this PostgreSQL.
@@ -281,7 +281,7 @@ foreach my $call (
 	q{SELECT * FROM migr_stamp('c1')})
 {
 	($rc, $out, $err) = psql_as($workers[0], 'postgres', $call, %confirm);
-	like($err, qr/MG006: .* cannot run on a Citus worker node/,
+	like($err, qr/MG007: .* cannot run on a Citus worker node/,
 		"worker refuses: $call");
 	like($err, qr/lives on the coordinator \($where\)/, "... and names the coordinator");
 }
