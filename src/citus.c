@@ -37,7 +37,7 @@
  * An application role that forges the application name is still refused:
  * it may not run migrations.  What this cannot tell apart is a role that
  * may run migrations connecting to a worker directly under Citus's name;
- * README's "Citus" section says how pg_hba.conf keeps such roles to the
+ * README's "Citus clusters" says how pg_hba.conf keeps such roles to the
  * coordinator's address.  On the coordinator nothing changes: there the
  * guard lets through only what migr runs, and Citus propagates a statement
  * only after the coordinator's own guard let it run.
