@@ -157,6 +157,7 @@ ALTER TABLE migr.log ADD COLUMN error_line integer;
 COMMENT ON COLUMN migr.log.error_line IS 'On the row of a failed step: the line of its script where the failing statement starts.';
 COMMENT ON COLUMN migr.log.error_sqlstate IS 'Set on the row of a step that failed (committed even when the failed call rolled back); NULL for steps that succeeded.';
 
+/* ---------------------------------------------------------------------
  * Citus (issue 15): on a worker node of a Citus cluster the history lives
  * on the coordinator, and a worker's migr catalog stays empty.  The reading
  * functions written in SQL say so, as the C ones do, with a notice from

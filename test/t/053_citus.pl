@@ -8,7 +8,9 @@
 # adds a column and an index, and a CREATE INDEX CONCURRENTLY step (the
 # migr_script() psql path), run by a deploy role on the coordinator, reach
 # every shard on both workers; their downgrade removes them from every
-# shard.
+# shard.  In production the CREATE INDEX CONCURRENTLY step also runs (down
+# and up) through CALL migr_downgrade_each / migr_upgrade_each, in their
+# background worker.
 #
 # Production (migr.environment on every node): the same confirmed
 # migrations pass the workers' DDL guard; ad-hoc DDL on the coordinator
@@ -85,6 +87,7 @@ GRANT EXECUTE ON FUNCTION
     migr_script(text, text),
     migr_step_begin(text, text, text, text), migr_step_end(text, text, text, text)
   TO deploy;
+GRANT EXECUTE ON PROCEDURE migr_upgrade_each(text), migr_downgrade_each(text) TO deploy;
 });
 foreach my $w (@workers)
 {
@@ -216,6 +219,17 @@ is(all_shards(), '2/2/2/0 2/2/2/0',
 ($rc, $out, $err) = run_script('c3', 'upgrade', %confirm);
 is($rc, 0, 'production: the CREATE INDEX CONCURRENTLY step passes too') or diag($err);
 is(all_shards(), '2/2/2/2 2/2/2/2', 'production: every shard has the index, valid');
+
+# The same step through CALL migr_downgrade_each / migr_upgrade_each, which
+# run it in a background worker on the coordinator.
+($rc, $out, $err) = psql_as($coord, 'deploy', q{CALL migr_downgrade_each('c2')},
+	%confirm, PGOPTIONS => '-c migr.confirm_production=yes -c migr.allow_destructive=on');
+is($rc, 0, 'production: CALL migr_downgrade_each drops the index concurrently')
+  or diag($err);
+is(all_shards(), '2/2/2/0 2/2/2/0', 'production: from every shard');
+($rc, $out, $err) = psql_as($coord, 'deploy', q{CALL migr_upgrade_each('c3')}, %confirm);
+is($rc, 0, 'production: CALL migr_upgrade_each builds it again') or diag($err);
+is(all_shards(), '2/2/2/2 2/2/2/2', 'production: on every shard, valid');
 
 ($rc, $out, $err) = psql_as($coord, 'deploy',
 	q{SELECT string_agg(revision, ',') FROM migr_upgrade('c4')}, %confirm);
