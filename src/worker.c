@@ -38,6 +38,8 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
@@ -522,6 +524,11 @@ migr_worker_exec(const char *sql)
 		DestReceiver *receiver;
 		QueryCompletion qc;
 		int16		format = 0;
+		MigrStatementInfo info;
+		bool		restricted;
+		bool		in_block;
+		Oid			saved_userid;
+		int			saved_sec_context;
 
 		if (IsA(parsetree->stmt, TransactionStmt))
 			ereport(ERROR,
@@ -533,6 +540,28 @@ migr_worker_exec(const char *sql)
 		{
 			PushActiveSnapshot(GetTransactionSnapshot());
 			snapshot_set = true;
+		}
+		/*
+		 * A statement PostgreSQL also runs inside a transaction block runs
+		 * security-restricted, as every statement of migr_upgrade_each's
+		 * transactional steps does (apply.c): nothing in it can SET ROLE,
+		 * also to a role of which the step's role is a NOINHERIT member, or
+		 * leave a deferred trigger for later.  A CALL runs as inside BEGIN:
+		 * its procedure cannot commit, so the restriction holds to its end.
+		 * The statements that must run outside a block (CREATE INDEX
+		 * CONCURRENTLY ...) commit on their own and cannot be restricted;
+		 * PostgreSQL runs what user code they call (index expressions) as
+		 * the table's owner, security-restricted itself.
+		 */
+		migr_analyze_statement(parsetree->stmt, namespace_search_path, &info);
+		restricted = info.transactional;
+		in_block = restricted && IsA(parsetree->stmt, CallStmt);
+		if (in_block)
+		{
+			BeginTransactionBlock();
+			CommitTransactionCommand();
+			StartTransactionCommand();
+			MemoryContextSwitchTo(stmt_cxt);
 		}
 		/* Kept out of the transaction's memory: the statement may commit. */
 		queries = pg_analyze_and_rewrite_fixedparams(parsetree, sql, NULL, 0, NULL);
@@ -548,9 +577,26 @@ migr_worker_exec(const char *sql)
 		PortalSetResultFormat(portal, 1, &format);
 		receiver = CreateDestReceiver(DestNone);
 		MemoryContextSwitchTo(stmt_cxt);
+		GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+		if (restricted)
+			SetUserIdAndSecContext(saved_userid, saved_sec_context |
+								   SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION);
 		(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
 		receiver->rDestroy(receiver);
 		PortalDrop(portal, false);
+		if (restricted)
+		{
+			/* Deferred triggers fire now, still restricted, not at commit. */
+			AfterTriggerFireDeferred();
+			SetUserIdAndSecContext(saved_userid, saved_sec_context);
+		}
+		if (in_block)
+		{
+			EndTransactionBlock(false);
+			CommitTransactionCommand();
+			StartTransactionCommand();
+		}
 		MemoryContextSwitchTo(stmt_cxt);
 	}
 
