@@ -541,6 +541,7 @@ migr_worker_exec(const char *sql)
 			PushActiveSnapshot(GetTransactionSnapshot());
 			snapshot_set = true;
 		}
+
 		/*
 		 * A statement PostgreSQL also runs inside a transaction block runs
 		 * security-restricted, as every statement of migr_upgrade_each's
@@ -550,8 +551,8 @@ migr_worker_exec(const char *sql)
 		 * its procedure cannot commit, so the restriction holds to its end.
 		 * The statements that must run outside a block (CREATE INDEX
 		 * CONCURRENTLY ...) commit on their own and cannot be restricted;
-		 * PostgreSQL runs what user code they call (index expressions) as
-		 * the table's owner, security-restricted itself.
+		 * PostgreSQL runs what user code they call (index expressions) as the
+		 * table's owner, security-restricted itself.
 		 */
 		migr_analyze_statement(parsetree->stmt, namespace_search_path, &info);
 		restricted = info.transactional;

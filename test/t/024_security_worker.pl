@@ -102,6 +102,23 @@ for my $e (@escapes)
 	}
 }
 
+# What a worker's step may do still works: a CALL of a procedure that
+# writes, a SET for the statements after it, then the index.
+{
+	my $db = new_db();
+	my $script = "CREATE TABLE public.calls (i int);\n"
+	  . "CREATE PROCEDURE public.fill() LANGUAGE sql AS \$f\$INSERT INTO public.calls VALUES (1)\$f\$;\n"
+	  . "CALL public.fill();\nSET search_path = app, public;\n"
+	  . "CREATE INDEX CONCURRENTLY items_name ON items (name)";
+	my $res = run_sql($db, 'deploy',
+		qq{SELECT migr_revision('ok', \$q\$$script\$q\$, 'SELECT 1', 'w1', '{}');\nCALL migr_upgrade_each('head');},
+		env => { PGOPTIONS => '-c migr.confirm_production=yes' });
+	is($res->{rc}, 0, 'a worker step with CALL and SET runs') or diag($res->{err});
+	is(query($db, q{SELECT count(*) FROM public.calls}) . ' ' . query($db, q{SELECT tableowner FROM pg_tables WHERE tablename = 'calls'})
+		  . ' ' . query($db, q{SELECT count(*) FROM pg_indexes WHERE indexname = 'items_name'}),
+		'1 deploy 1', 'the CALL wrote as deploy, the index was built');
+}
+
 # The restore triggers (src/restore.c) run as the extension owner; nobody
 # but it may fire them: the application and deploy roles can neither write
 # the tables they sit on nor put them on a table of their own.
