@@ -108,14 +108,14 @@ for my $e (@escapes)
 	my $db = new_db();
 	my $script = "CREATE TABLE public.calls (i int);\n"
 	  . "CREATE PROCEDURE public.fill() LANGUAGE sql AS \$f\$INSERT INTO public.calls VALUES (1)\$f\$;\n"
-	  . "CALL public.fill();\nSET search_path = app, public;\n"
-	  . "CREATE INDEX CONCURRENTLY items_name ON items (name)";
+	  . "CALL public.fill();\nSET search_path = public;\n"
+	  . "CREATE INDEX CONCURRENTLY calls_i ON calls (i)";
 	my $res = run_sql($db, 'deploy',
 		qq{SELECT migr_revision('ok', \$q\$$script\$q\$, 'SELECT 1', 'w1', '{}');\nCALL migr_upgrade_each('head');},
 		env => { PGOPTIONS => '-c migr.confirm_production=yes' });
 	is($res->{rc}, 0, 'a worker step with CALL and SET runs') or diag($res->{err});
 	is(query($db, q{SELECT count(*) FROM public.calls}) . ' ' . query($db, q{SELECT tableowner FROM pg_tables WHERE tablename = 'calls'})
-		  . ' ' . query($db, q{SELECT count(*) FROM pg_indexes WHERE indexname = 'items_name'}),
+		  . ' ' . query($db, q{SELECT count(*) FROM pg_indexes WHERE indexname = 'calls_i'}),
 		'1 deploy 1', 'the CALL wrote as deploy, the index was built');
 }
 
