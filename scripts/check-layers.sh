@@ -20,7 +20,7 @@ src=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../src" && pwd)}
 # Bottom to top: "layer: files", lower files first within a layer.
 layers=(
     # settings, parse-tree facts, backend-local execution state
-    "0: migr.c classify.c script.c analysis.c citus.c state.c"
+    "0: migr.c classify.c script.c analysis.c citus.c state.c progress.c"
     # the catalog: the only file that speaks SQL to migr's tables
     "1: catalog.c"
     # the lock, the graph and the target grammar

@@ -217,3 +217,24 @@ AS $$
         ON pg_catalog.cardinality(c.children) OPERATOR(pg_catalog.>) 1
      ORDER BY p.seq
 $$;
+
+/* ---------------------------------------------------------------------
+ * deploy: errors name the migration file (issue 12)
+ *
+ * A revision loaded from a migration file (migr_load) remembers the file's
+ * name and the file's lines where its upgrade and downgrade scripts start,
+ * so that the error context of a failing statement names the file and the
+ * statement's line in it.  Revisions registered by SQL have none (NULL);
+ * so do those of a 0.1 database until their files are loaded again.
+ * ---------------------------------------------------------------------
+ */
+ALTER TABLE migr.revisions ADD COLUMN filename text;
+ALTER TABLE migr.revisions ADD COLUMN upgrade_line integer;
+ALTER TABLE migr.revisions ADD COLUMN downgrade_line integer;
+ALTER TABLE migr.revisions ADD CONSTRAINT revisions_source_check
+  CHECK ((filename IS NULL AND upgrade_line IS NULL AND downgrade_line IS NULL)
+         OR (filename IS NOT NULL AND upgrade_line OPERATOR(pg_catalog.>) 0
+             AND (downgrade_line IS NULL OR downgrade_line OPERATOR(pg_catalog.>) 0)));
+COMMENT ON COLUMN migr.revisions.filename IS 'The migration file the revision was last loaded from (as migr_load was given it); NULL when registered by SQL.';
+COMMENT ON COLUMN migr.revisions.upgrade_line IS 'The line of that file where the upgrade script starts.';
+COMMENT ON COLUMN migr.revisions.downgrade_line IS 'The line of that file where the downgrade script starts; NULL without one.';

@@ -59,6 +59,8 @@ typedef struct StatementErrorContext
 {
 	const char *revision;
 	const char *which;
+	const char *filename;		/* the migration file it came from, or NULL */
+	int			first_line;		/* the file's line of the script's line 1 */
 	const MigrStatement *statement;
 } StatementErrorContext;
 
@@ -74,6 +76,11 @@ static int	current_statement_line = 0;
 /* The role the running step's script runs as, for failure reports. */
 static char current_step_role[NAMEDATALEN];
 
+/*
+ * The revision, statement and line (of the script) of an error; for a
+ * revision loaded from a migration file, also the file and the line of the
+ * statement in the file.
+ */
 static void
 statement_error_callback(void *arg)
 {
@@ -82,6 +89,9 @@ statement_error_callback(void *arg)
 	errcontext("migration \"%s\" (%s), statement %d, line %d",
 			   ctx->revision, ctx->which, ctx->statement->number,
 			   ctx->statement->line);
+	if (ctx->filename != NULL)
+		errcontext("migration file \"%s\", line %d", ctx->filename,
+				   ctx->first_line + ctx->statement->line - 1);
 }
 
 /*
@@ -131,18 +141,25 @@ run_statement(const char *sql)
 
 /*
  * Run one script statement by statement, as the caller, with an error
- * context that names the revision, statement and line.
+ * context that names the revision, statement and line, and the migration
+ * file and its line when "filename" is not NULL ("first_line" is the
+ * file's line of the script's first line).  pg_stat_activity shows each
+ * statement as it starts (progress.c).
  */
 static void
-run_script(const char *script, const char *revision, const char *which)
+run_script(const char *script, const char *revision, const char *which,
+		   const char *filename, int first_line)
 {
 	List	   *statements = migr_parse_script(script, revision, which);
+	int			count = list_length(statements);
 	StatementErrorContext ctx;
 	ErrorContextCallback errcallback;
 	ListCell   *lc;
 
 	ctx.revision = revision;
 	ctx.which = which;
+	ctx.filename = filename;
+	ctx.first_line = first_line;
 	errcallback.callback = statement_error_callback;
 	errcallback.arg = &ctx;
 	errcallback.previous = error_context_stack;
@@ -153,6 +170,8 @@ run_script(const char *script, const char *revision, const char *which)
 		ctx.statement = (MigrStatement *) lfirst(lc);
 		current_statement = ctx.statement->text;
 		current_statement_line = ctx.statement->line;
+		migr_progress_statement(ctx.statement->number, count,
+								ctx.statement->text);
 		run_statement(ctx.statement->text);
 		/* The next statement must be read as registration read it. */
 		if (!standard_conforming_strings)
@@ -201,6 +220,24 @@ migr_run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *call
 	Oid			saved_userid;
 	int			saved_sec_context;
 	int			guc_nest_level;
+	const char *script = migr_step_script(row, up);
+	const char *filename = NULL;
+	int			first_line = 0;
+
+	/*
+	 * The file a revision was loaded from has the script that runs, unless
+	 * the downgrade kept when it was applied is not the one registered now.
+	 */
+	if (row->filename != NULL)
+	{
+		if (up)
+			first_line = row->upgrade_line;
+		else if (script != NULL && row->downgrade != NULL &&
+				 strcmp(script, row->downgrade) == 0)
+			first_line = row->downgrade_line;
+		if (first_line > 0)
+			filename = row->filename;
+	}
 
 	strlcpy(current_step_role, GetUserNameFromId(role, false), NAMEDATALEN);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
@@ -213,7 +250,8 @@ migr_run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *call
 	SetUserIdAndSecContext(role, saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	run_script(migr_step_script(row, up), row->id, up ? "upgrade" : "downgrade");
+	run_script(script, row->id, up ? "upgrade" : "downgrade", filename,
+			   first_line);
 	AtEOXact_GUC(false, guc_nest_level);
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 }
@@ -304,6 +342,7 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number,
 	current_step_role[0] = '\0';
 	current_step_rec = *rec;
 	current_step = &current_step_rec;
+	migr_progress_step(number, node->id, step->up);
 	if (run->op != OP_STAMP)
 		migr_run_step_script(row, step->up, &run->caller);
 	rec->finished_at = GetCurrentTimestamp();

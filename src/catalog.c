@@ -80,6 +80,7 @@ typedef enum MigrQuery
 	Q_PUBLICATIONS,
 	Q_REGISTRANT_OF,
 	Q_SUBSCRIPTIONS,
+	Q_SET_SOURCE,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -113,9 +114,11 @@ typedef struct MigrQueryDef
 	"       r.changes, r.destructive_statements, r.destructive," \
 	"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
 #define REVISION_COLUMNS \
-	REVISION_COLUMNS_COMMON "       r.registrant, a.downgrade_registrant"
+	REVISION_COLUMNS_COMMON "       r.registrant, a.downgrade_registrant," \
+	"       r.filename, r.upgrade_line, r.downgrade_line"
 #define REVISION_COLUMNS_01 \
-	REVISION_COLUMNS_COMMON "       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY
+	REVISION_COLUMNS_COMMON "       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY "," \
+	"       NULL::text, NULL::integer, NULL::integer"
 
 #define FROM_REVISION \
 	"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id" \
@@ -339,6 +342,14 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"  FROM (SELECT max(id) AS hi, least(0, min(id)) AS lo FROM migr.log) m"
 		" WHERE id > 0",
 		0, {InvalidOid}
+	},
+	[Q_SET_SOURCE] = {
+		"UPDATE migr.revisions"
+		"   SET filename = $2, upgrade_line = $3, downgrade_line = $4"
+		" WHERE id = $1"
+		"   AND (filename, upgrade_line, downgrade_line)"
+		"       IS DISTINCT FROM ($2, $3, $4)",
+		4, {TEXTOID, TEXTOID, INT4OID, INT4OID}
 	},
 	[Q_IS_HEAD] = {
 		"SELECT 1 FROM migr.revisions WHERE id = $1 AND is_head",
@@ -677,6 +688,17 @@ result_oid(int row, int col)
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
+/* Integer value of column "col" of row "row" of the last result; NULL is 0. */
+static int
+result_int(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
 /* Revision row "i" of the last result (columns REVISION_COLUMNS). */
 static MigrRevisionRow *
 fill_revision_row(uint64 i)
@@ -706,6 +728,9 @@ fill_revision_row(uint64 i)
 	row->transactional = migr_result_bool(i, 14);
 	row->registrant = result_oid(i, 15);
 	row->applied_downgrade_registrant = result_oid(i, 16);
+	row->filename = migr_result_text(i, 17);
+	row->upgrade_line = result_int(i, 18);
+	row->downgrade_line = result_int(i, 19);
 	return row;
 }
 
@@ -847,7 +872,11 @@ migr_catalog_is_head(const char *id)
 	return SPI_processed > 0;
 }
 
-/* Has this revision ever been applied or stamped (per the log)? */
+/*
+ * Has this revision ever been applied or stamped (per the log)?  The row of
+ * a step that failed does not count: the step left nothing behind, and its
+ * file must be fixable.
+ */
 bool
 migr_catalog_was_ever_applied(const char *id)
 {
@@ -961,6 +990,33 @@ migr_catalog_update_revision(const MigrRevisionRow *row, List *old_parents,
 	if (row->parents != NIL)
 		run_query(Q_CLEAR_HEADS, &parents, NULL);
 	store_labels(row, true);
+}
+
+/*
+ * Record where a revision's scripts are: the migration file it was loaded
+ * from and the file's lines where its upgrade and downgrade scripts start
+ * (0: no downgrade), or, with a NULL filename, nowhere (registered by SQL).
+ * Writes only when that differs from what is recorded.  A catalog still at
+ * 0.1 has no place for it.
+ */
+void
+migr_catalog_set_source(const char *id, const char *filename,
+						int upgrade_line, int downgrade_line)
+{
+	Datum		args[4];
+	char		nulls[4] = "    ";
+
+	if (!migr_catalog_has_registrants())
+		return;
+	args[0] = CStringGetTextDatum(id);
+	args[1] = text_or_null(filename, &nulls[1]);
+	args[2] = Int32GetDatum(upgrade_line);
+	args[3] = Int32GetDatum(downgrade_line);
+	if (filename == NULL || upgrade_line <= 0)
+		nulls[2] = 'n';
+	if (filename == NULL || downgrade_line <= 0)
+		nulls[3] = 'n';
+	run_query(Q_SET_SOURCE, args, nulls);
 }
 
 /* The revision that carries branch label "label", or NULL. */

@@ -168,6 +168,7 @@ dry_run_step(MigrRun *run, const MigrPlanStep *step, int number,
 		MemoryContextSwitchTo(cxt);
 		rewritten_tables = NIL;
 		dry_run_active = true;
+		migr_progress_step(number, node->id, step->up);
 		migr_run_step_script(row, step->up, &run->caller);
 		dry_run_active = false;
 		MemoryContextSwitchTo(cxt);

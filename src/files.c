@@ -722,6 +722,10 @@ register_file(MigrFile *file, char **id)
 	reg.destructive_given = file->destructive_given;
 	reg.transactional = file->transactional;
 	reg.transactional_given = file->transactional_given;
+	/* Each script starts on the line after its marker. */
+	reg.filename = file->filename;
+	reg.upgrade_line = file->upgrade_line + 1;
+	reg.downgrade_line = file->downgrade_line > 0 ? file->downgrade_line + 1 : 0;
 
 	errcallback.callback = file_error_callback;
 	errcallback.arg = file;

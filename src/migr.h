@@ -14,6 +14,7 @@
  *		citus.c		where this database stands in a Citus cluster
  *		state.c		backend-local execution state: is an operation or a
  *					migr_script() step running, the step's cover
+ *		progress.c	what pg_stat_activity shows of a running operation
  *	1	catalog.c	reads and writes the catalog tables (as the extension owner)
  *	2	lock.c		serializes every operation that changes the catalog
  *		graph.c		the in-memory revision graph and its walks
@@ -137,8 +138,15 @@ typedef struct MigrRevisionRow
 								 * unknown */
 	Oid			applied_downgrade_registrant;	/* registrant of
 												 * applied_downgrade */
+	char	   *filename;		/* the migration file it was loaded from, or
+								 * NULL */
+	int			upgrade_line;	/* the file's line where the upgrade script
+								 * starts; 0 unknown */
+	int			downgrade_line; /* the same for the downgrade script */
 } MigrRevisionRow;
 
+extern void migr_catalog_set_source(const char *id, const char *filename,
+									int upgrade_line, int downgrade_line);
 extern void migr_catalog_open(MigrOwnerScope *scope);
 extern void migr_owner_begin(MigrOwnerScope *scope);
 extern void migr_owner_end(MigrOwnerScope *scope);
@@ -500,6 +508,9 @@ typedef struct MigrRegistration
 	bool		destructive_given;
 	bool		transactional;
 	bool		transactional_given;
+	const char *filename;		/* the migration file, or NULL (SQL) */
+	int			upgrade_line;	/* the file's line where each script starts */
+	int			downgrade_line; /* 0: no downgrade section */
 } MigrRegistration;
 
 /* What a registration did. */
@@ -615,6 +626,16 @@ extern void migr_step_cover_statement(const char *query, int location, int len);
 extern void migr_step_cover_check_complete(const char *revision, bool up);
 extern char *migr_step_cover_describe(void);
 extern void migr_step_cover_end(void);
+
+/* ---------------------------------------------------------------------
+ * progress.c
+ * ---------------------------------------------------------------------
+ */
+extern void migr_progress_begin(const char *operation, const char *target,
+								int nsteps);
+extern void migr_progress_step(int number, const char *id, bool up);
+extern void migr_progress_statement(int number, int count, const char *text);
+extern void migr_progress_end(void);
 
 /* ---------------------------------------------------------------------
  * target.c

@@ -607,6 +607,15 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 		row.transactional = false;
 
 	outcome = store_revision(&row, existing, graph, &caller);
+
+	/*
+	 * Where its scripts are, for error contexts: a file says where on every
+	 * load (renamed or with a longer header, an unchanged file moves them);
+	 * scripts registered by SQL are in no file any more.
+	 */
+	if (reg->filename != NULL || outcome == MIGR_UPDATED)
+		migr_catalog_set_source(row.id, reg->filename, reg->upgrade_line,
+								reg->downgrade_line);
 	remember_head(existing == NULL && !reg->down_revision_given ? row.id : NULL);
 
 	migr_owner_end(&scope);

@@ -103,7 +103,13 @@ decided_revisions(MigrRun *run, List *targets, bool purge)
 static void
 run_plan(MigrRun *run, bool dry_run)
 {
+	const char *operation = migr_operation_names[run->op];
+
+	if (dry_run)
+		operation = psprintf("dry run of %s", operation);
 	migr_set_operation_active(true);
+	if (run->steps != NIL)
+		migr_progress_begin(operation, run->target, list_length(run->steps));
 	PG_TRY();
 	{
 		if (dry_run)
@@ -114,6 +120,7 @@ run_plan(MigrRun *run, bool dry_run)
 	PG_FINALLY();
 	{
 		migr_set_operation_active(false);
+		migr_progress_end();
 	}
 	PG_END_TRY();
 }
@@ -390,6 +397,13 @@ each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 	run.steps = NIL;
 	SPI_commit();
 
+	/*
+	 * pg_stat_activity shows each step; an error that ends the call puts the
+	 * caller's query back when it aborts the transaction (progress.c).
+	 */
+	if (nids > 0)
+		migr_progress_begin("upgrade", run.target, nids);
+
 	for (int i = 0; i < nids; i++)
 	{
 		MigrPlanStep step = {0};
@@ -481,6 +495,7 @@ each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 			ReThrowError(edata);
 	}
 
+	migr_progress_end();
 	SPI_finish();
 }
 

@@ -433,4 +433,39 @@ is($node->psql('calls', q{CALL migr_downgrade_each('base')}), 0, 'calls: CALL mi
 is($node->safe_psql('calls', q{SELECT count(*) FROM pg_index WHERE indexrelid::regclass::text = 'items_k'}), '0',
 	'calls: the index is gone');
 
+# ---------------------------------------------------------------------------
+# deploy: errors name the migration file (sql/migr--0.1--0.2.sql, section
+# "deploy").  A revision a 0.1 database loaded from a file has no file
+# recorded: after the update its errors name the revision as before; loading
+# the same file again (unchanged) records where it is, and its errors then
+# name the file and the line.  Before the update, the library loads files
+# into the 0.1 catalog without recording anything.
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE files_old');
+$node->safe_psql('files_old', q{CREATE EXTENSION migr VERSION '0.1'});
+my $failing_file = "-- migr:revision f1\n-- migr:down_revision\n-- migr:message fails\n\n"
+  . "-- migr:upgrade\nCREATE TABLE f_1 (i int);\n\nSELECT 1 / 0;\n";
+my $load_sql = "SELECT migr_load(\$f\$$failing_file\$f\$, 'f1_fails.sql')";
+$node->safe_psql('files_old', $load_sql);
+($rc, $out, $err) = $node->psql('files_old', q{SELECT * FROM migr_upgrade('head')});
+like($err, qr/^migration "f1" \(upgrade\), statement 2, line 3$/m,
+	'deploy: on the 0.1 catalog, the error names the revision');
+unlike($err, qr/migration file/, 'deploy: ... and no file');
+$node->safe_psql('files_old', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('files_old',
+		q{SELECT concat_ws(',', id, coalesce(filename, '-'), coalesce(upgrade_line, 0)) FROM migr.revisions}),
+	'f1,-,0', 'deploy: updated, the revision loaded under 0.1 has no file');
+($rc, $out, $err) = $node->psql('files_old', q{SELECT * FROM migr_upgrade('head')});
+unlike($err, qr/migration file/, 'deploy: updated, its error still names no file');
+is($node->safe_psql('files_old', $load_sql), 'f1', 'deploy: the same file loads again');
+is($node->safe_psql('files_old',
+		q{SELECT concat_ws(',', filename, upgrade_line, coalesce(downgrade_line, 0)) FROM migr.revisions}),
+	'f1_fails.sql,6,0', 'deploy: unchanged, it now records the file and where the upgrade starts');
+is($node->safe_psql('files_old', q{SELECT count(*) FROM migr.log WHERE operation = 'register'}),
+	'1', 'deploy: recording where it is logs no registration');
+($rc, $out, $err) = $node->psql('files_old', q{SELECT * FROM migr_upgrade('head')});
+like($err, qr/^migration "f1" \(upgrade\), statement 2, line 3\nmigration file "f1_fails\.sql", line 8$/m,
+	'deploy: updated and loaded again, the error names the file and the line in it');
+is($node->safe_psql('files_old', q{SELECT to_regclass('f_1') IS NULL}), 't', 'deploy: nothing was applied');
+
 done_testing();
