@@ -11,7 +11,8 @@
 #   TRIALS=5        trials per side for benchmarks 3, 4, 5 and 7
 #   NOOP_ROUNDS=5   pgbench rounds per database for benchmark 2
 #   NOOP_CALLS=2000 calls per pgbench round
-#   BENCH="1 2 3 4 5 6 7 stmts" which benchmarks to run
+#   BENCH="1 2 3 4 5 6 7 stmts 9" which benchmarks to run
+#   TRIALS9=9       trials per side for benchmark 9
 #   TRIALS_STMTS=3  trials per size for benchmark stmts
 #   KEEP=1          keep the cluster directory (for inspection)
 #   PG_CONFIG       pg_config of the server (default: PostgreSQL 15's)
@@ -20,7 +21,7 @@ set -euo pipefail
 TRIALS=${TRIALS:-5}
 NOOP_ROUNDS=${NOOP_ROUNDS:-5}
 NOOP_CALLS=${NOOP_CALLS:-2000}
-BENCH=${BENCH:-"1 2 3 4 5 6 7 stmts"}
+BENCH=${BENCH:-"1 2 3 4 5 6 7 stmts 9"}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -640,6 +641,52 @@ bench_stmts()
 	sql postgres "DROP DATABASE bs"
 }
 
+# ---------------------------------------------------------------------------
+# 9. Progress in pg_stat_activity: what it costs per step and statement
+# ---------------------------------------------------------------------------
+bench9()
+{
+	local n=2000 i us on off p r a b
+	local -a ton=() toff=()
+	local trials=${TRIALS9:-9}
+	echo "[9] progress in pg_stat_activity: migr_upgrade('head') of $n steps of 3 statements, track_activities on vs off ($trials trials each, interleaved)"
+	# Cheap statements, so that what is reported per statement weighs as
+	# much as it can: SELECT N; SELECT 1; SELECT 2;
+	sql postgres "CREATE DATABASE b9_tmpl"
+	sql b9_tmpl "CREATE EXTENSION migr"
+	register_chain b9_tmpl "$n" 'SELECT %s; SELECT 1; SELECT 2;' 'SELECT 1;'
+	psql_db b9_tmpl -c "VACUUM ANALYZE" >/dev/null
+	# The time of the call alone, taken by the server; track_activities
+	# off is the same code with nothing reported (progress.c).
+	run9() # on|off -> microseconds
+	{
+		fresh_db b9_run b9_tmpl
+		printf '%s\n' "SET track_activities = $1;" \
+			"SELECT clock_timestamp() AS t0 \\gset" \
+			"SELECT count(*) FROM migr_upgrade('head') \\g /dev/null" \
+			"SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000000)::bigint;" \
+			| psql_db b9_run -At
+		[ "$(sql b9_run "SELECT count(*) FROM migr.applied")" = "$n" ] || die "bench 9: not $n steps"
+	}
+	for i in $(seq "$trials"); do
+		if [ $((i % 2)) = 1 ]; then
+			on=$(run9 on); off=$(run9 off)
+		else
+			off=$(run9 off); on=$(run9 on)
+		fi
+		ton+=("$on"); toff+=("$off")
+		echo "  trial $i: on $((on / 1000)) ms, off $((off / 1000)) ms ($(awk -v a="$on" -v b="$off" -v n="$n" 'BEGIN { printf "%+.2f", (a - b) / n }') us per step)"
+	done
+	sql postgres "DROP DATABASE b9_run"
+	a=$(median "${ton[@]}"); b=$(median "${toff[@]}")
+	r=$(paired_ratio "${ton[*]}" "${toff[*]}")
+	local -a d=()
+	for i in "${!ton[@]}"; do d+=("$(awk -v a="${ton[$i]}" -v b="${toff[$i]}" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')"); done
+	echo "  median of the per-trial differences: $(median "${d[@]}") us per step (3 statements)"
+	le "$r" 1.05 && p=1 || p=0
+	record "9. progress on / off, ${n} steps" "$((${a%.*} / 1000)) ms" "$((${b%.*} / 1000)) ms" "$r" "<= 1.05" "$p"
+}
+
 latency_of() # DB SCRIPT -> average latency in ms
 {
 	"$BINDIR/pgbench" -n -t "$NOOP_CALLS" -f "$WORK/$2" "$1" 2>&1 \
@@ -650,6 +697,7 @@ for b in $BENCH; do
 	case $b in
 	1) bench1 ;; 2) bench2 ;; 3) bench3 ;; 4) bench4 ;; 5) bench5 ;; 6) bench6 ;; 7) bench7 ;;
 	stmts) bench_stmts ;;
+	9) bench9 ;;
 	*) die "unknown benchmark $b" ;;
 	esac
 done

@@ -4,8 +4,9 @@
 # on a directory whose path has a space and whose file names sort against
 # the dependency order; bin/migr-new writing a file whose parent is the head
 # of the files, leaving the database as it was; examples/deploy.sh end to
-# end on a production database, including a failing new migration that
-# leaves the old schema and a non-zero exit; examples/rollback.sh passing
+# end on a production database (through bin/migr-deploy), its --dry-run,
+# and a failing new migration that leaves the old schema, a non-zero exit
+# and the failing file and line; examples/rollback.sh passing
 # when only additive revisions are ahead and refusing with the listing
 # otherwise.
 #
@@ -202,23 +203,37 @@ write_file("$dir2/0005_gadgets.sql",
 	    "-- migr:revision 0005_gadgets\n-- migr:down_revision 0004_drop_users_plan\n"
 	  . "-- migr:message gadgets\n\n-- migr:upgrade\nCREATE TABLE gadgets (id int);\n"
 	  . "INSERT INTO gadgets SELECT id FROM no_such_table;\n\n-- migr:downgrade\nDROP TABLE gadgets;\n");
-my $catalog_sql = q{SELECT concat_ws('|',
-  (SELECT string_agg(t::text, ',' ORDER BY t.seq) FROM migr.revisions t),
+my $applied_sql = q{SELECT concat_ws('|',
   (SELECT string_agg(t::text, ',' ORDER BY t.revision) FROM migr.applied t),
-  (SELECT string_agg(t::text, ',' ORDER BY t.id) FROM migr.log t WHERE t.error_sqlstate IS NULL))};
-my $catalog_before = $node->safe_psql('app', $catalog_sql);
+  (SELECT string_agg(t::text, ',' ORDER BY t.revision) FROM migr.version t))};
+my $applied_before = $node->safe_psql('app', $applied_sql);
+
+# --dry-run: the plan and the dry run report, nothing applied, nothing started.
+unlink($marker);
+($rc, $out, $err) = run_tool('app', [ "$examples/deploy.sh", '--dry-run', $dir2 ],
+	DEPLOY_RESTART => "touch '$marker'");
+isnt($rc, 0, 'deploy.sh --dry-run of the failing migration exits non-zero');
+like($err, qr/the dry run failed at step 1 \(revision 0005_gadgets\)/, '... naming the step that would fail');
+ok(!-e $marker, '... and starts nothing');
+is($node->safe_psql('app', q{SELECT count(*) FROM migr.revisions WHERE id = '0005_gadgets'}),
+	'0', '... and stores nothing');
+
 unlink($marker);
 ($rc, $out, $err) = run_tool('app', [ "$examples/deploy.sh", '--production', $dir2 ],
 	DEPLOY_RESTART => "touch '$marker'");
 isnt($rc, 0, 'deploy.sh with a failing migration exits non-zero');
 like($err, qr/no_such_table.*migration "0005_gadgets"/s, '... naming the error and the migration');
+like($err, qr/migr-deploy: failed at 0005_gadgets\.sql, line 7 \(revision "0005_gadgets", upgrade\)/,
+	'... and the file and line of the failing statement');
 ok(!-e $marker, '... and does not start the new code');
 is($node->safe_psql('app', q{SELECT to_regclass('gadgets') IS NULL}), 't', 'the schema is the old one');
-is($node->safe_psql('app', $catalog_sql), $catalog_before, 'the catalog is as it was (0005 not even registered)');
+is($node->safe_psql('app', $applied_sql), $applied_before, 'the applied revisions and version rows are as they were');
+is($node->safe_psql('app', q{SELECT string_agg(error_sqlstate, ',') FROM migr.log WHERE revision = '0005_gadgets'}),
+	'42P01', 'the failed step is on record');
 is($node->safe_psql('app', q{SELECT concat_ws('|', revision, target, error_sqlstate, error_line, statement)
                                FROM migr.log WHERE error_sqlstate IS NOT NULL}),
 	'0005_gadgets|head|42P01|2|INSERT INTO gadgets SELECT id FROM no_such_table',
-	'... but for the record of the failed deploy, committed on its own');
+	'... with the failing statement and its line');
 
 # ---------------------------------------------------------------------------
 # examples/rollback.sh
