@@ -646,8 +646,8 @@ bench_stmts()
 # ---------------------------------------------------------------------------
 bench9()
 {
-	local n=2000 i us on off p r a b
-	local -a ton=() toff=()
+	local n=2000 i on off p r a b
+	local -a ton=() toff=() con=() coff=() d=()
 	local trials=${TRIALS9:-9}
 	echo "[9] progress in pg_stat_activity: migr_upgrade('head') of $n steps of 3 statements, track_activities on vs off ($trials trials each, interleaved)"
 	# Cheap statements, so that what is reported per statement weighs as
@@ -656,16 +656,21 @@ bench9()
 	sql b9_tmpl "CREATE EXTENSION migr"
 	register_chain b9_tmpl "$n" 'SELECT %s; SELECT 1; SELECT 2;' 'SELECT 1;'
 	psql_db b9_tmpl -c "VACUUM ANALYZE" >/dev/null
-	# The time of the call alone, taken by the server; track_activities
-	# off is the same code with nothing reported (progress.c).
-	run9() # on|off -> microseconds
+	# The call alone, timed by the server (microseconds), and the backend's
+	# CPU time for it (utime + stime of /proc/self/stat, in ms);
+	# track_activities off runs the same code with nothing reported
+	# (progress.c).
+	local clk_tck cpu
+	clk_tck=$(getconf CLK_TCK)
+	cpu="(SELECT (s[14]::bigint + s[15]::bigint) * 1000 / $clk_tck FROM pg_catalog.string_to_array(pg_catalog.pg_read_file('/proc/self/stat'), ' ') AS s)"
+	run9() # on|off -> "microseconds cpu_ms"
 	{
 		fresh_db b9_run b9_tmpl
 		printf '%s\n' "SET track_activities = $1;" \
-			"SELECT clock_timestamp() AS t0 \\gset" \
+			"SELECT clock_timestamp() AS t0, $cpu AS c0 \\gset" \
 			"SELECT count(*) FROM migr_upgrade('head') \\g /dev/null" \
-			"SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000000)::bigint;" \
-			| psql_db b9_run -At
+			"SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000000)::bigint, $cpu - :c0;" \
+			| psql_db b9_run -At | tr '|' ' '
 		[ "$(sql b9_run "SELECT count(*) FROM migr.applied")" = "$n" ] || die "bench 9: not $n steps"
 	}
 	for i in $(seq "$trials"); do
@@ -674,17 +679,20 @@ bench9()
 		else
 			off=$(run9 off); on=$(run9 on)
 		fi
-		ton+=("$on"); toff+=("$off")
-		echo "  trial $i: on $((on / 1000)) ms, off $((off / 1000)) ms ($(awk -v a="$on" -v b="$off" -v n="$n" 'BEGIN { printf "%+.2f", (a - b) / n }') us per step)"
+		ton+=("${on% *}"); toff+=("${off% *}"); con+=("${on#* }"); coff+=("${off#* }")
+		echo "  trial $i: on $((${on% *} / 1000)) ms (CPU ${on#* } ms), off $((${off% *} / 1000)) ms (CPU ${off#* } ms)"
 	done
 	sql postgres "DROP DATABASE b9_run"
-	a=$(median "${ton[@]}"); b=$(median "${toff[@]}")
-	r=$(paired_ratio "${ton[*]}" "${toff[*]}")
-	local -a d=()
 	for i in "${!ton[@]}"; do d+=("$(awk -v a="${ton[$i]}" -v b="${toff[$i]}" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')"); done
 	echo "  median of the per-trial differences: $(median "${d[@]}") us per step (3 statements)"
+	a=$(median "${ton[@]}"); b=$(median "${toff[@]}")
+	r=$(paired_ratio "${ton[*]}" "${toff[*]}")
 	le "$r" 1.05 && p=1 || p=0
 	record "9. progress on / off, ${n} steps" "$((${a%.*} / 1000)) ms" "$((${b%.*} / 1000)) ms" "$r" "<= 1.05" "$p"
+	a=$(median "${con[@]}"); b=$(median "${coff[@]}")
+	r=$(paired_ratio "${con[*]}" "${coff[*]}")
+	le "$r" 1.05 && p=1 || p=0
+	record "9. the same, backend CPU" "${a} ms" "${b} ms" "$r" "<= 1.05" "$p"
 }
 
 latency_of() # DB SCRIPT -> average latency in ms
