@@ -77,21 +77,53 @@ static int	current_statement_line = 0;
 static char current_step_role[NAMEDATALEN];
 
 /*
- * The revision, statement and line (of the script) of an error; for a
- * revision loaded from a migration file, also the file and the line of the
- * statement in the file.
+ * The error context of a failing statement of a step's script: the
+ * revision, statement and line (of the script); for a revision loaded from
+ * a migration file ("filename" not NULL), also the file and the statement's
+ * line in the file ("first_line" is the file's line of the script's line
+ * 1).  Also used by the background worker's steps (offline.c).
  */
+void
+migr_statement_errcontext(const char *revision, const char *which,
+						  const MigrStatement *statement,
+						  const char *filename, int first_line)
+{
+	errcontext("migration \"%s\" (%s), statement %d, line %d",
+			   revision, which, statement->number, statement->line);
+	if (filename != NULL)
+		errcontext("migration file \"%s\", line %d", filename,
+				   first_line + statement->line - 1);
+}
+
 static void
 statement_error_callback(void *arg)
 {
 	StatementErrorContext *ctx = (StatementErrorContext *) arg;
 
-	errcontext("migration \"%s\" (%s), statement %d, line %d",
-			   ctx->revision, ctx->which, ctx->statement->number,
-			   ctx->statement->line);
-	if (ctx->filename != NULL)
-		errcontext("migration file \"%s\", line %d", ctx->filename,
-				   ctx->first_line + ctx->statement->line - 1);
+	migr_statement_errcontext(ctx->revision, ctx->which, ctx->statement,
+							  ctx->filename, ctx->first_line);
+}
+
+/*
+ * The migration file the script a step runs comes from, or NULL; in
+ * *first_line the file's line where that script starts.  The file has the
+ * script that runs, unless it is the downgrade kept when the revision was
+ * applied and that is not the one registered now.
+ */
+const char *
+migr_step_source(const MigrRevisionRow *row, bool up, int *first_line)
+{
+	const char *script = migr_step_script(row, up);
+
+	*first_line = 0;
+	if (row->filename == NULL)
+		return NULL;
+	if (up)
+		*first_line = row->upgrade_line;
+	else if (script != NULL && row->downgrade != NULL &&
+			 strcmp(script, row->downgrade) == 0)
+		*first_line = row->downgrade_line;
+	return *first_line > 0 ? row->filename : NULL;
 }
 
 /*
@@ -221,23 +253,8 @@ migr_run_step_script(const MigrRevisionRow *row, bool up, const MigrCaller *call
 	int			saved_sec_context;
 	int			guc_nest_level;
 	const char *script = migr_step_script(row, up);
-	const char *filename = NULL;
-	int			first_line = 0;
-
-	/*
-	 * The file a revision was loaded from has the script that runs, unless
-	 * the downgrade kept when it was applied is not the one registered now.
-	 */
-	if (row->filename != NULL)
-	{
-		if (up)
-			first_line = row->upgrade_line;
-		else if (script != NULL && row->downgrade != NULL &&
-				 strcmp(script, row->downgrade) == 0)
-			first_line = row->downgrade_line;
-		if (first_line > 0)
-			filename = row->filename;
-	}
+	int			first_line;
+	const char *filename = migr_step_source(row, up, &first_line);
 
 	strlcpy(current_step_role, GetUserNameFromId(role, false), NAMEDATALEN);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);

@@ -461,6 +461,11 @@ typedef struct MigrRun
 extern Interval *migr_interval_between(TimestampTz start, TimestampTz end);
 extern void migr_run_step_script(const MigrRevisionRow *row, bool up,
 								 const MigrCaller *caller);
+extern void migr_statement_errcontext(const char *revision, const char *which,
+									  const MigrStatement *statement,
+									  const char *filename, int first_line);
+extern const char *migr_step_source(const MigrRevisionRow *row, bool up,
+									int *first_line);
 extern void migr_emit_step_row(MigrRun *run, int number, const char *revision,
 							   bool up, const char *message, TimestampTz started,
 							   TimestampTz finished, Datum locks, Datum rewritten,

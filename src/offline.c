@@ -558,6 +558,8 @@ typedef struct WorkerStatementContext
 {
 	const char *revision;
 	const char *which;
+	const char *filename;		/* the migration file, or NULL */
+	int			first_line;		/* the file's line of the script's line 1 */
 	const MigrStatement *statement;
 } WorkerStatementContext;
 
@@ -566,9 +568,8 @@ worker_statement_context(void *arg)
 {
 	WorkerStatementContext *ctx = (WorkerStatementContext *) arg;
 
-	errcontext("migration \"%s\" (%s), statement %d, line %d",
-			   ctx->revision, ctx->which, ctx->statement->number,
-			   ctx->statement->line);
+	migr_statement_errcontext(ctx->revision, ctx->which, ctx->statement,
+							  ctx->filename, ctx->first_line);
 }
 
 /*
@@ -617,6 +618,9 @@ migr_step_worker_main(Datum main_arg)
 	row = migr_catalog_fetch_revision(id);
 	MemoryContextSwitchTo(TopMemoryContext);
 	statements = migr_parse_script(migr_step_script(row, up), id, which);
+	ctx.filename = migr_step_source(row, up, &ctx.first_line);
+	if (ctx.filename != NULL)
+		ctx.filename = pstrdup(ctx.filename);
 	migr_owner_end(&scope);
 	SPI_finish();
 	PopActiveSnapshot();

@@ -402,7 +402,7 @@ each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 	 * caller's query back when it aborts the transaction (progress.c).
 	 */
 	if (nids > 0)
-		migr_progress_begin("upgrade", run.target, nids);
+		migr_progress_begin(name, run.target, nids);
 
 	for (int i = 0; i < nids; i++)
 	{
@@ -464,6 +464,8 @@ each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 			SPI_commit();
 			InvalidateCatalogSnapshot();
 			MemoryContextSwitchTo(step_cxt);
+			/* The worker's own row shows the statement it runs. */
+			migr_progress_step(number + 1, row->id, up);
 			edata = run_step_in_worker(&run, &step, ++number, row, role, call_cxt);
 			MemoryContextSwitchTo(call_cxt);
 			SPI_commit();

@@ -11,7 +11,9 @@
 # - a failing statement: exit 1, the last line names the file and the line
 #   of the statement in it, the steps before it stay applied, the failed one
 #   left nothing but its failure row; after the file is fixed, the same
-#   command goes on from there.
+#   command goes on from there;
+# - the same for a step that cannot run in a transaction (a unique index
+#   built CONCURRENTLY, run by migr's background worker).
 
 use strict;
 use warnings;
@@ -163,6 +165,36 @@ like($out, qr/0005_gadgets\.sql\s+\|\s+0005_gadgets\s+\|\s+updated/, 'the fixed 
 is($node->safe_psql('app', q{SELECT string_agg(revision, ',') FROM migr.version}),
 	'0006_gizmos', 'the version row is the new head');
 is($node->safe_psql('app', q{SELECT count(*) FROM gadgets}), '1', 'gadgets were made for the users');
+
+# ---------------------------------------------------------------------------
+# A step outside a transaction, run by migr's background worker within the
+# same CALL: its failure names the file and line too, and after the repair
+# the same command goes on.
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE dev');
+$node->safe_psql('dev', 'CREATE EXTENSION migr');
+my $dir3 = "$tmp/concurrent";
+make_path($dir3);
+write_file("$dir3/0001_items.sql",
+	    "-- migr:revision 0001_items\n-- migr:down_revision\n-- migr:message items\n\n-- migr:upgrade\n"
+	  . "CREATE TABLE items (k int);\nINSERT INTO items VALUES (1), (1);\n");
+write_file("$dir3/0002_items_k.sql",
+	    "-- migr:revision 0002_items_k\n-- migr:down_revision 0001_items\n-- migr:message unique k\n\n"
+	  . "-- migr:upgrade\n\nCREATE UNIQUE INDEX CONCURRENTLY items_k ON items (k);\n");
+($rc, $out, $err) = run_tool('dev', $dir3);
+is($rc, 1, 'a failing concurrent index build exits 1');
+like($err, qr/could not create unique index "items_k"/, 'psql printed the worker\'s error');
+like($err, qr/migr-deploy: failed at 0002_items_k\.sql, line 7 \(revision "0002_items_k", upgrade\)\n\z/,
+	'its last line names the file and the line');
+is($node->safe_psql('dev', q{SELECT string_agg(revision, ',') FROM migr.version}), '0001_items',
+	'the step before it stays applied');
+$node->safe_psql('dev', q{DROP INDEX items_k; DELETE FROM items WHERE ctid = (SELECT max(ctid) FROM items)});
+($rc, $out, $err) = run_tool('dev', $dir3);
+is($rc, 0, 'repaired, the same command exits 0') or diag($err);
+is($node->safe_psql('dev', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_k'::regclass}), 't',
+	'the index is built');
+is($node->safe_psql('dev', q{SELECT string_agg(revision, ',') FROM migr.version}), '0002_items_k',
+	'the version row is the head');
 
 # Usage errors.
 ($rc, $out, $err) = run_tool('app', '--no-such-option', $dir);
