@@ -26,11 +26,11 @@ layers=(
     # the lock, the graph and the target grammar
     "2: lock.c graph.c target.c"
     # the steps of an operation and the policy gate
-    "3: plan.c checks.c"
+    "3: plan.c checks.c adopt.c"
     # the step engine, dry runs, the one registration path
     "4: worker.c apply.c dryrun.c register.c"
     # SQL entry points and argument parsing; the DDL guard's hooks
-    "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c guard.c restore.c"
+    "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c guard.c restore.c import.c"
 )
 top=5
 

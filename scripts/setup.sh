@@ -43,6 +43,9 @@ packages=(
     libipc-run-perl
     graphviz
     python3-alembic             # test/graph_diff.py: the graph against Alembic
+    python3-psycopg2            # test/t/050_import.pl: Alembic migrates a database
+    sqitch                      # test/t/050_import.pl: Sqitch deploys a database
+    libdbd-pg-perl              # (Sqitch's PostgreSQL driver)
     cscope                      # scripts/check-layers.sh: who calls whom in src/
     universal-ctags             # scripts/check-layers.sh, scripts/indent.sh
     pg-bsd-indent               # scripts/indent.sh: src/ stays indented
@@ -79,6 +82,18 @@ for f in "$PG_CONFIG" "$PGBIN/initdb" "$PG_REGRESS" "$PG_PERL_LIB/PostgreSQL/Tes
         exit 1
     fi
 done
+# dbmate is not a Debian package but an npm one: test/t/050_import.pl lets
+# dbmate itself migrate a database when it is installed here (otherwise it
+# applies the files the way dbmate does).  Best effort, as root with npm.
+dbmate_dir=/usr/local/lib/migr-test
+if [ "$(id -u)" -eq 0 ] && [ ! -x "$dbmate_dir/node_modules/.bin/dbmate" ] &&
+    command -v npm >/dev/null 2>&1; then
+    say "installing dbmate from npm into $dbmate_dir"
+    mkdir -p "$dbmate_dir"
+    npm install --no-audit --no-fund --prefix "$dbmate_dir" dbmate@2.36.0 >/dev/null 2>&1 ||
+        warn "npm install dbmate failed; test/t/050_import.pl applies dbmate's files itself"
+fi
+
 if [ "$(id -u)" -eq 0 ] && ! id -u "$RUN_AS" >/dev/null 2>&1; then
     warn "user $RUN_AS does not exist (postgresql-common should have created it)"
     exit 1

@@ -238,3 +238,31 @@ ALTER TABLE migr.revisions ADD CONSTRAINT revisions_source_check
 COMMENT ON COLUMN migr.revisions.filename IS 'The migration file the revision was last loaded from (as migr_load was given it); NULL when registered by SQL.';
 COMMENT ON COLUMN migr.revisions.upgrade_line IS 'The line of that file where the upgrade script starts.';
 COMMENT ON COLUMN migr.revisions.downgrade_line IS 'The line of that file where the downgrade script starts; NULL without one.';
+
+/* ---------------------------------------------------------------------
+ * Switching from other tools (issue 14): migr_adopt() marks as applied
+ * what another tool's version table says it applied, logged with the new
+ * operation "adopt"; migr_script_statements() splits a script with the
+ * server's parser for bin/migr-import.  migr_script_statements() reveals
+ * nothing stored, so it is open to everyone; migr_adopt() changes the
+ * state like migr_stamp() and is not.
+ * ---------------------------------------------------------------------
+ */
+ALTER TABLE migr.log DROP CONSTRAINT log_operation_check;
+ALTER TABLE migr.log ADD CONSTRAINT log_operation_check
+    CHECK (operation IN ('register', 'upgrade', 'downgrade', 'stamp', 'redo',
+                         'launch', 'repair', 'adhoc_ddl', 'adopt'));
+
+CREATE FUNCTION migr_adopt(tool text, version_table text DEFAULT NULL)
+RETURNS TABLE (step integer, revision text, direction text, message text,
+               duration interval)
+AS 'MODULE_PATHNAME', 'migr_adopt'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migr_adopt(text, text) FROM PUBLIC;
+
+CREATE FUNCTION migr_script_statements(script text)
+RETURNS TABLE (number integer, line integer, "position" integer,
+               length integer, command_tag text, transaction_control text,
+               relation text, error text)
+AS 'MODULE_PATHNAME', 'migr_script_statements'
+LANGUAGE C STABLE STRICT;

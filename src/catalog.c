@@ -1325,7 +1325,8 @@ migr_catalog_record_steps(List *records, const MigrCaller *caller)
 			version_adds = true;
 		}
 		record_touch(applied, rec->revision, step, rec->up, &applied_delete);
-		stamp = strcmp(rec->operation, "stamp") == 0;
+		stamp = strcmp(rec->operation, "stamp") == 0 ||
+			strcmp(rec->operation, "adopt") == 0;
 	}
 
 	if (version_delete != NIL)

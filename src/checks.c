@@ -118,6 +118,9 @@ migr_require_confirmation(MigrConfirmAction action)
 		case MIGR_CONFIRM_REGISTER:
 			msg = gettext_noop("registering a revision in production needs confirmation");
 			break;
+		case MIGR_CONFIRM_ADOPT:
+			msg = gettext_noop("an adoption in production needs confirmation");
+			break;
 	}
 	Assert(msg != NULL);
 	ereport(ERROR,
@@ -527,7 +530,8 @@ operation_confirm_action(MigrOperation op)
 {
 	return op == OP_UPGRADE ? MIGR_CONFIRM_UPGRADE
 		: op == OP_DOWNGRADE ? MIGR_CONFIRM_DOWNGRADE
-		: op == OP_STAMP ? MIGR_CONFIRM_STAMP : MIGR_CONFIRM_REDO;
+		: op == OP_STAMP ? MIGR_CONFIRM_STAMP
+		: op == OP_ADOPT ? MIGR_CONFIRM_ADOPT : MIGR_CONFIRM_REDO;
 }
 
 /* The checks of the steps themselves; see migr_check_plan(). */
@@ -537,11 +541,11 @@ check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
 {
 	if (op == OP_REDO)
 		check_redo_allowed();
-	if (op != OP_STAMP)
+	if (op != OP_STAMP && op != OP_ADOPT)
 		check_destructive_steps(graph, steps);
 	if (op == OP_UPGRADE)
 		check_base_schema(graph, steps, caller);
-	if (op != OP_STAMP)
+	if (op != OP_STAMP && op != OP_ADOPT)
 	{
 		check_registrants(graph, steps, caller->current_user_id);
 		if (!offline)

@@ -23,6 +23,7 @@
  *		checks.c	the policy gate: where a change can run (not on a
  *					standby), confirmation, checksums, the two-deploy rule,
  *					registrants, transactions, redo, a schema at base
+ *		adopt.c		what another tool's version table says is applied
  *	4	worker.c	background workers: a step outside a transaction for
  *					CALL migr_upgrade_each(), failure records that outlive
  *					the caller's transaction
@@ -40,6 +41,7 @@
  *		rollback.c	migr_check_head(), migr_rollback_check()
  *		status.c	migr_status()
  *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
+ *		import.c	migr_script_statements(), for bin/migr-import
  *		guard.c		the DDL lock-down in production (event trigger and
  *					ProcessUtility/executor hooks)
  *		restore.c	the triggers that let a restored dump keep the log and
@@ -364,7 +366,8 @@ typedef enum MigrOperation
 	OP_UPGRADE,
 	OP_DOWNGRADE,
 	OP_STAMP,
-	OP_REDO
+	OP_REDO,
+	OP_ADOPT					/* a stamp of what another tool applied */
 } MigrOperation;
 
 extern const char *const migr_operation_names[];
@@ -397,7 +400,8 @@ typedef enum MigrConfirmAction
 	MIGR_CONFIRM_REDO,
 	MIGR_CONFIRM_LAUNCH,
 	MIGR_CONFIRM_REPAIR,
-	MIGR_CONFIRM_REGISTER
+	MIGR_CONFIRM_REGISTER,
+	MIGR_CONFIRM_ADOPT
 } MigrConfirmAction;
 
 extern void migr_check_can_change(FunctionCallInfo fcinfo);
@@ -413,6 +417,43 @@ extern void migr_check_script_session(const MigrRevisionRow *row, bool up,
 									  Oid caller);
 extern void migr_check_change_allowed(Oid caller, Oid registrant,
 									  const char *revision, bool repairing);
+
+/* ---------------------------------------------------------------------
+ * adopt.c: another tool's version table
+ * ---------------------------------------------------------------------
+ */
+typedef enum MigrTool
+{
+	MIGR_TOOL_ALEMBIC,
+	MIGR_TOOL_FLYWAY,
+	MIGR_TOOL_GOLANG_MIGRATE,
+	MIGR_TOOL_DBMATE,
+	MIGR_TOOL_DIESEL,
+	MIGR_TOOL_SQITCH
+} MigrTool;
+
+/* A version the tool says is applied, and the revision it was imported as. */
+typedef struct MigrAdoptedVersion
+{
+	char	   *version;		/* as the tool's table has it */
+	char	   *id;				/* migr_adopt_revision_id() */
+	bool		tip;			/* stands for everything it needs, too */
+} MigrAdoptedVersion;
+
+/* What migr_adopt_read() found. */
+typedef struct MigrAdoption
+{
+	MigrTool	tool;
+	const char *tool_name;
+	char	   *table;			/* quoted, qualified */
+	List	   *entries;		/* of MigrAdoptedVersion * */
+	int			skipped;		/* rows that are no version (repeatables) */
+} MigrAdoption;
+
+extern char *migr_adopt_revision_id(MigrTool tool, const char *version);
+extern MigrAdoption *migr_adopt_read(const char *tool_name, const char *table,
+									 MemoryContext cxt);
+extern List *migr_adopt_targets(const MigrGraph *graph, const MigrAdoption *a);
 
 /* ---------------------------------------------------------------------
  * worker.c: background workers

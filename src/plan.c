@@ -23,7 +23,7 @@
 
 #include "migr.h"
 
-const char *const migr_operation_names[] = {"upgrade", "downgrade", "stamp", "redo"};
+const char *const migr_operation_names[] = {"upgrade", "downgrade", "stamp", "redo", "adopt"};
 
 static MigrPlanStep *
 make_step(int node, bool up)
@@ -228,6 +228,7 @@ migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets, bool purge,
 															 MIGR_FOR_DOWNGRADE),
 								  target_text);
 		case OP_STAMP:
+		case OP_ADOPT:
 			{
 				List	   *positions = NIL;
 				ListCell   *lc;

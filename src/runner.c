@@ -2,8 +2,8 @@
  *
  * runner.c
  *		The SQL entry points that run steps: migr_upgrade(),
- *		migr_downgrade(), migr_stamp(), migr_redo(), migr_upgrade_each();
- *		migr.rewrite_watch for dry runs.
+ *		migr_downgrade(), migr_stamp(), migr_redo(), migr_upgrade_each(),
+ *		migr_adopt(); migr.rewrite_watch for dry runs.
  *
  * One call is one unit of work inside the caller's transaction: every step's
  * script, its version rows and its log row commit together or not at all.
@@ -53,6 +53,7 @@ PG_FUNCTION_INFO_V1(migr_redo);
 PG_FUNCTION_INFO_V1(migr_rewrite_watch);
 PG_FUNCTION_INFO_V1(migr_upgrade_each);
 PG_FUNCTION_INFO_V1(migr_downgrade_each);
+PG_FUNCTION_INFO_V1(migr_adopt);
 
 static List *target_argument(FunctionCallInfo fcinfo, bool downgrade);
 
@@ -133,7 +134,7 @@ run_plan(MigrRun *run, bool dry_run)
  */
 static void
 run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
-			  bool purge, bool dry_run)
+			  bool purge, bool dry_run, const MigrAdoption *adoption)
 {
 	MigrRun		run = {0};
 	MigrOwnerScope scope;
@@ -171,7 +172,15 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	}
 
 	run.graph = migr_graph_load();
-	run.steps = migr_plan_steps(run.graph, op, targets, purge, run.target);
+	if (op == OP_ADOPT)
+	{
+		/* The tips of what the previous tool applied, stamped. */
+		targets = migr_adopt_targets(run.graph, adoption);
+		run.steps = targets == NIL ? NIL
+			: migr_plan_steps(run.graph, op, targets, false, run.target);
+	}
+	else
+		run.steps = migr_plan_steps(run.graph, op, targets, purge, run.target);
 	if (run.steps != NIL && !dry_run)
 	{
 		migr_check_plan(run.graph, op, run.steps, &run.caller, false);
@@ -559,7 +568,7 @@ Datum
 migr_upgrade(PG_FUNCTION_ARGS)
 {
 	run_operation(fcinfo, OP_UPGRADE, target_argument(fcinfo, false), false,
-				  dry_run_argument(fcinfo));
+				  dry_run_argument(fcinfo), NULL);
 	return (Datum) 0;
 }
 
@@ -568,7 +577,7 @@ Datum
 migr_downgrade(PG_FUNCTION_ARGS)
 {
 	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false,
-				  dry_run_argument(fcinfo));
+				  dry_run_argument(fcinfo), NULL);
 	return (Datum) 0;
 }
 
@@ -578,7 +587,8 @@ migr_downgrade(PG_FUNCTION_ARGS)
 Datum
 migr_redo(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_REDO, target_argument(fcinfo, true), false, false);
+	run_operation(fcinfo, OP_REDO, target_argument(fcinfo, true), false, false,
+				  NULL);
 	return (Datum) 0;
 }
 
@@ -606,6 +616,39 @@ migr_stamp(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migr_stamp needs at least one target"),
 				 errhint("Use migr_stamp('base') to mark nothing as applied.")));
-	run_operation(fcinfo, OP_STAMP, targets, purge, false);
+	run_operation(fcinfo, OP_STAMP, targets, purge, false, NULL);
+	return (Datum) 0;
+}
+
+/*
+ * migr_adopt(tool text, version_table text DEFAULT NULL): mark as applied
+ * what another migration tool applied, per its version table, without
+ * running anything; returns the stamped steps like migr_stamp().  The
+ * table is read with the caller's privileges before migr's lock is taken;
+ * the steps are logged with operation "adopt" and target "TABLE (TOOL)".
+ */
+Datum
+migr_adopt(PG_FUNCTION_ARGS)
+{
+	MigrAdoption *adoption;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tool must not be NULL"),
+				 errhint("Use alembic, flyway, golang-migrate, dbmate, diesel or sqitch.")));
+	migr_check_not_nested();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	adoption = migr_adopt_read(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							   PG_ARGISNULL(1) ? NULL
+							   : text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							   cxt);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	run_operation(fcinfo, OP_ADOPT,
+				  list_make1(psprintf("%s (%s)", adoption->table, adoption->tool_name)),
+				  false, false, adoption);
 	return (Datum) 0;
 }

@@ -468,4 +468,30 @@ like($err, qr/^migration "f1" \(upgrade\), statement 2, line 3\nmigration file "
 	'deploy: updated and loaded again, the error names the file and the line in it');
 is($node->safe_psql('files_old', q{SELECT to_regclass('f_1') IS NULL}), 't', 'deploy: nothing was applied');
 
+# ---------------------------------------------------------------------------
+# Switching from other tools (section "Switching from other tools"): the
+# updated database adopts what another tool's version table says, logged
+# with the new operation "adopt" beside the 0.1 log rows, and splits
+# scripts for bin/migr-import, open to everyone.
+# ---------------------------------------------------------------------------
+my $log_before = $node->safe_psql('old', q{SELECT string_agg(t::text, '|' ORDER BY t.id) FROM migr.log t});
+$node->safe_psql('old', q{CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+INSERT INTO alembic_version VALUES ('m1')});
+is($node->safe_psql('old', q{SELECT count(*) FROM migr_adopt('alembic')}), '0',
+	'updated: adopting what migr already has applied does nothing');
+$node->safe_psql('old', q{INSERT INTO alembic_version VALUES ('d1')});
+is($node->safe_psql('old', q{SELECT string_agg(revision || ' ' || direction, ',') FROM migr_adopt('alembic')}),
+	'd1 up', 'updated: migr_adopt stamps what the version table adds');
+is($node->safe_psql('old', q{SELECT operation || ' ' || revision || ' ' || target FROM migr.log ORDER BY id DESC LIMIT 1}),
+	'adopt d1 public.alembic_version (alembic)', 'updated: logged as an adoption');
+like($node->safe_psql('old', q{SELECT string_agg(t::text, '|' ORDER BY t.id) FROM migr.log t}),
+	qr/^\Q$log_before\E\|/, 'updated: the 0.1 log rows stay as they were');
+is($node->safe_psql('old', q{SELECT stamped FROM migr.applied WHERE revision = 'd1'}), 't',
+	'updated: the adopted revision is recorded as stamped');
+is($node->safe_psql('old', q{SELECT to_regclass('t_d') IS NULL}), 't', 'updated: adoption ran nothing');
+is($node->safe_psql('old', q{SELECT has_function_privilege('public', 'migr_adopt(text, text)', 'EXECUTE')}),
+	'f', 'updated: migr_adopt is not open to everyone');
+is($node->safe_psql('old', q{SELECT string_agg(command_tag || '/' || coalesce(transaction_control, '-'), ',' ORDER BY number) FROM migr_script_statements('BEGIN; CREATE TABLE x (i int); END;')}),
+	'BEGIN/begin,CREATE TABLE/-,COMMIT/commit', 'updated: migr_script_statements splits with the parser');
+
 done_testing();

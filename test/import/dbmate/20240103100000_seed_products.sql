@@ -1,0 +1,8 @@
+-- migrate:up
+INSERT INTO products (sku, title, price_cents) VALUES
+    ('TEA-01', 'Earl Grey; loose leaf', 850),
+    ('MUG-02', 'O''Brien''s mug -- blue', 1200),
+    ('KIT-03', $$Kettle "deluxe"; BEGIN; COMMIT;$$, 4500);
+
+-- migrate:down
+DELETE FROM products WHERE sku IN ('TEA-01', 'MUG-02', 'KIT-03');

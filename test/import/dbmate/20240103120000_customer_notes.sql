@@ -1,0 +1,6 @@
+-- migrate:up
+ALTER TABLE customers ADD COLUMN notes text;
+COMMENT ON COLUMN customers.notes IS 'Free text; never shown to the customer.';
+
+-- migrate:down
+ALTER TABLE customers DROP COLUMN notes;

@@ -1,0 +1,11 @@
+-- migrate:up
+CREATE TABLE addresses (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    line1 text NOT NULL,
+    city text NOT NULL,
+    country char(2) NOT NULL DEFAULT 'DE'
+);
+
+-- migrate:down
+DROP TABLE addresses;

@@ -1,0 +1,9 @@
+-- migrate:up
+CREATE FUNCTION order_count(customer bigint) RETURNS bigint
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT count(*) FROM orders WHERE customer_id = customer;
+END;
+
+-- migrate:down
+DROP FUNCTION order_count(bigint);

@@ -1,0 +1,2 @@
+CREATE OR REPLACE VIEW order_summary AS
+    SELECT status, count(*) FROM orders GROUP BY status;

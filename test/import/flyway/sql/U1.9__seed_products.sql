@@ -1,0 +1,1 @@
+DELETE FROM products WHERE sku IN ('TEA-01', 'MUG-02', 'KIT-03');

@@ -1,0 +1,5 @@
+CREATE TABLE orders (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    placed_at timestamptz NOT NULL DEFAULT now()
+);

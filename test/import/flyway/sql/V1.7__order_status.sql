@@ -1,0 +1,2 @@
+CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped', 'cancelled');
+ALTER TABLE orders ADD COLUMN status order_status NOT NULL DEFAULT 'new';

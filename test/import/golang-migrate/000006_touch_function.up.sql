@@ -1,0 +1,9 @@
+BEGIN;
+CREATE FUNCTION touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();  -- set on every update; see products_touch
+    RETURN NEW;
+END;
+$$;
+COMMIT;

@@ -1,0 +1,2 @@
+DROP TRIGGER orders_audit ON orders;
+DROP FUNCTION audit_order();

@@ -1,0 +1,12 @@
+-- Deploy shop:create_audit_log to pg
+
+BEGIN;
+
+CREATE TABLE audit_log (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    who text NOT NULL DEFAULT current_user,
+    what jsonb NOT NULL
+);
+
+COMMIT;

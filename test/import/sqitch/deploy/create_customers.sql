@@ -1,0 +1,11 @@
+-- Deploy shop:create_customers to pg
+
+BEGIN;
+
+CREATE TABLE customers (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMIT;

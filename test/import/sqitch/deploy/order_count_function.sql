@@ -1,0 +1,11 @@
+-- Deploy shop:order_count_function to pg
+
+BEGIN;
+
+CREATE FUNCTION order_count(customer bigint) RETURNS bigint
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT count(*) FROM orders WHERE customer_id = customer;
+END;
+
+COMMIT;

@@ -1,0 +1,11 @@
+-- Deploy shop:products_updated_at to pg
+-- requires: touch_function
+-- requires: create_products
+
+BEGIN;
+
+ALTER TABLE products ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+CREATE TRIGGER products_touch BEFORE UPDATE ON products
+    FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+
+COMMIT;

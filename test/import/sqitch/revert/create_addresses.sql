@@ -1,0 +1,7 @@
+-- Revert shop:create_addresses from pg
+
+BEGIN;
+
+DROP TABLE addresses;
+
+COMMIT;

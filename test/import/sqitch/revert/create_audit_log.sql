@@ -1,0 +1,7 @@
+-- Revert shop:create_audit_log from pg
+
+BEGIN;
+
+DROP TABLE audit_log;
+
+COMMIT;

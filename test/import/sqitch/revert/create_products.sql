@@ -1,0 +1,7 @@
+-- Revert shop:create_products from pg
+
+BEGIN;
+
+DROP TABLE products;
+
+COMMIT;

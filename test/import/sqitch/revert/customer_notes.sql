@@ -1,0 +1,7 @@
+-- Revert shop:customer_notes from pg
+
+BEGIN;
+
+ALTER TABLE customers DROP COLUMN notes;
+
+COMMIT;

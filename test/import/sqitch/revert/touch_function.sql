@@ -1,0 +1,7 @@
+-- Revert shop:touch_function from pg
+
+BEGIN;
+
+DROP FUNCTION touch_updated_at();
+
+COMMIT;

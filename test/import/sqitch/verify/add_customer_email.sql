@@ -1,0 +1,7 @@
+-- Verify shop:add_customer_email on pg
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;

@@ -1,0 +1,7 @@
+-- Verify shop:create_customers on pg
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;

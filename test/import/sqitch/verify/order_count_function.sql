@@ -1,0 +1,7 @@
+-- Verify shop:order_count_function on pg
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;

@@ -1,0 +1,7 @@
+-- Verify shop:products_updated_at on pg
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;

@@ -1,0 +1,7 @@
+-- Verify shop:quantity_check on pg
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;

@@ -1,0 +1,7 @@
+-- Verify shop:seed_products on pg
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;
