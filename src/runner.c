@@ -638,7 +638,8 @@ migr_adopt(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tool must not be NULL"),
 				 errhint("Use alembic, flyway, golang-migrate, dbmate, diesel or sqitch.")));
-	migr_check_not_nested();
+	/* Before the tool's table is read: on a standby there is nothing to do. */
+	migr_check_can_change(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	adoption = migr_adopt_read(text_to_cstring(PG_GETARG_TEXT_PP(0)),

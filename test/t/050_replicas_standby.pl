@@ -68,7 +68,9 @@ my %reading = (
 	  q{SELECT string_agg(regexp_replace(t::text, '[0-9a-f]{12}', 'ID', 'g'), '|') FROM migr_template('next') t},
 	'migr_graph(text)'           => q{SELECT migr_graph('dot') || migr_graph('mermaid')},
 	# Citus: the notice of the readers written in SQL on a worker.
-	'migr.note_citus_worker()'   => q{SELECT migr.note_citus_worker()::text},);
+	'migr.note_citus_worker()'   => q{SELECT migr.note_citus_worker()::text},
+	'migr_script_statements(text)' =>
+	  q{SELECT string_agg(s::text, '|') FROM migr_script_statements('BEGIN; CREATE TABLE x (i int); COMMIT;') s},);
 
 # ---------------------------------------------------------------------------
 # Writing functions: each refuses on the standby.
@@ -85,6 +87,7 @@ my %writing = (
 	'migr_stamp(text[],boolean)'    => q{SELECT * FROM migr_stamp('{a1}', true)},
 	'migr_redo(text)'               => q{SELECT * FROM migr_redo('m1')},
 	'migr_launch()'                 => q{SELECT migr_launch()},
+	'migr_adopt(text,text)'         => q{SELECT * FROM migr_adopt('alembic')},
 	'migr_repair(text)'             => q{SELECT migr_repair('a1')},
 	'migr_step_begin(text,text,text,text)' => qq{SELECT migr_step_begin('d1', 'up', '$checksum', 'head')},
 	'migr_step_end(text,text,text,text)'   => qq{SELECT migr_step_end('d1', 'up', '$checksum', 'head')},
