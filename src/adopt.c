@@ -360,7 +360,8 @@ migr_adopt_targets(const MigrGraph *graph, const MigrAdoption *a)
 	Bitmapset  *listed = NULL;
 	Bitmapset  *tips = NULL;
 	Bitmapset  *wanted;
-	Bitmapset  *below = NULL;
+	Bitmapset  *below;
+	List	   *needed = NIL;
 	List	   *result = NIL;
 	ListCell   *lc;
 	int			n;
@@ -414,9 +415,11 @@ migr_adopt_targets(const MigrGraph *graph, const MigrAdoption *a)
 								   a->table, node->id, graph->nodes[need].id),
 						 errhint("Apply the missing migration with %s first, or mark the state by hand with migr_stamp().",
 								 a->tool_name)));
-			below = bms_add_members(below, migr_graph_ancestors(graph, list_make1_int(need)));
+			needed = lappend_int(needed, need);
 		}
 	}
+	/* What some adopted revision needs is not a tip. */
+	below = migr_graph_ancestors(graph, needed);
 
 	/* Adoption only adds: migr must not know of more than the tool. */
 	for (int i = 0; i < graph->nnodes; i++)

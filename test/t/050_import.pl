@@ -276,7 +276,7 @@ my %expect = (
 		stderr => [ qr{notice: 000003_create_orders\.up\.sql: removed BEGIN \(line 1\), COMMIT \(line 9\)},
 			qr{notice: 000004_add_customer_email\.up\.sql: removed BEGIN \(line 1\), COMMIT \(line 3\), BEGIN \(line 5\), COMMIT \(line 7\)},
 			qr{notice: 000008_order_status\.up\.sql: removed BEGIN \(line 2\), COMMIT \(line 3\)},
-			qr{notice: 000009_create_order_items\.up\.sql: removed START TRANSACTION \(line 1\), COMMIT \(line 8\)},
+			qr{notice: 000009_create_order_items\.up\.sql: removed START TRANSACTION \(line 1\), END \(line 8\)},
 			qr{warning: 000012_customer_notes\.down\.sql does not parse \(.*syntax error.*\), v12 imported without a downgrade},
 			qr{warning: 000019_backfill_paid\.up\.sql: no \.down\.sql file, imported without a downgrade} ],
 		sql => [
