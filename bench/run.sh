@@ -11,9 +11,12 @@
 #   TRIALS=5        trials per side for benchmarks 3, 4, 5 and 7
 #   NOOP_ROUNDS=5   pgbench rounds per database for benchmark 2
 #   NOOP_CALLS=2000 calls per pgbench round
-#   BENCH="1 2 3 4 5 6 7 stmts 9" which benchmarks to run
+#   BENCH="1 2 3 4 5 6 7 stmts 9 load" which benchmarks to run
 #   TRIALS9=9       trials per side for benchmark 9
 #   TRIALS_STMTS=3  trials per size for benchmark stmts
+#   TRIALS_LOAD=7   trials per side for benchmark load
+#   LOAD_BEFORE_BIN=DIR  benchmark load also times DIR/migr-load (an older
+#                   bin/, e.g. from git show), interleaved, side by side
 #   KEEP=1          keep the cluster directory (for inspection)
 #   PG_CONFIG       pg_config of the server (default: PostgreSQL 15's)
 set -euo pipefail
@@ -21,7 +24,7 @@ set -euo pipefail
 TRIALS=${TRIALS:-5}
 NOOP_ROUNDS=${NOOP_ROUNDS:-5}
 NOOP_CALLS=${NOOP_CALLS:-2000}
-BENCH=${BENCH:-"1 2 3 4 5 6 7 stmts 9"}
+BENCH=${BENCH:-"1 2 3 4 5 6 7 stmts 9 load"}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -695,6 +698,85 @@ bench9()
 	record "9. the same, backend CPU" "${a} ms" "${b} ms" "$r" "<= 1.05" "$p"
 }
 
+# ---------------------------------------------------------------------------
+# load. bin/migr-load of 1,000 unchanged files (a deploy that brings no new
+# migration): the whole command, shell and psql included
+# ---------------------------------------------------------------------------
+bench_load()
+{
+	local n=1000 i t p a b parent cpu_sql clk_tck
+	local -a tnew=() told=() cnew=() cold=()
+	local trials=${TRIALS_LOAD:-7}
+	local dir=$WORK/load-files
+	local PATH="$BINDIR:$PATH"   # the psql the tools call
+	echo "[load] bin/migr-load of $n unchanged files ($trials trials${LOAD_BEFORE_BIN:+, interleaved with $LOAD_BEFORE_BIN/migr-load})"
+	mkdir -p "$dir"
+	for i in $(seq -w 1 "$n"); do
+		parent=
+		[ "$i" = 0001 ] || parent=$(printf 'r%04d' $((10#$i - 1)))
+		printf -- '-- migr:revision r%s
+-- migr:down_revision %s
+-- migr:message step %s
+
+-- migr:upgrade
+CREATE TABLE t_%s (id integer PRIMARY KEY, note text NOT NULL);
+CREATE INDEX ON t_%s (note);
+
+-- migr:downgrade
+DROP TABLE t_%s;
+' \
+			"$i" "$parent" "$i" "$i" "$i" "$i" >"$dir/r${i}_step_$i.sql"
+	done
+	sql postgres "CREATE DATABASE bl"
+	sql bl "CREATE EXTENSION migr"
+	"$HERE/../bin/migr-load" "$dir" -d bl -q >/dev/null 2>&1 || die "bench load: the first load failed"
+	[ "$(sql bl "SELECT count(*) FROM migr.revisions")" = "$n" ] || die "bench load: not $n revisions"
+	# CPU time too, which depends less on what else the machine runs: the
+	# shell's and its children's (bash's time) plus the backend's, read by
+	# the same psql session after the load (a -c after the directory).
+	clk_tck=$(getconf CLK_TCK)
+	cpu_sql="SELECT (s[14]::bigint + s[15]::bigint) * 1000 / $clk_tck FROM pg_catalog.string_to_array(pg_catalog.pg_read_file('/proc/self/stat'), ' ') AS s"
+	load_once() # BIN -> wall ms, then CPU ms, on two lines
+	{
+		local TIMEFORMAT='%U %S' t0 wall backend client
+		t0=$(now_ns)
+		{ time "$1/migr-load" "$dir" -d bl -At -c "$cpu_sql" >"$WORK/load.out" 2>&1; } 2>"$WORK/load.time" \
+			|| die "bench load: $1/migr-load failed"
+		wall=$(ms_since "$t0")
+		[ "$(grep -c '|unchanged$' "$WORK/load.out")" = "$n" ] || die "bench load: not $n unchanged"
+		backend=$(tail -1 "$WORK/load.out")
+		client=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$WORK/load.time")
+		echo "$wall"
+		echo $((backend + client))
+	}
+	for i in $(seq "$trials"); do
+		set -- $(load_once "$HERE/../bin")
+		tnew+=("$1"); cnew+=("$2")
+		! grep -q WARNING "$WORK/load.out" || die "bench load: warnings for unchanged files"
+		if [ -n "${LOAD_BEFORE_BIN:-}" ]; then
+			set -- $(load_once "$LOAD_BEFORE_BIN")
+			told+=("$1"); cold+=("$2")
+		fi
+	done
+	a=$(median "${tnew[@]}")
+	echo "  migr-load: ${tnew[*]} ms (median $a ms); CPU ${cnew[*]} ms (median $(median "${cnew[@]}") ms)"
+	le "$a" 500 && p=1 || p=0
+	if [ -n "${LOAD_BEFORE_BIN:-}" ]; then
+		b=$(median "${told[@]}")
+		echo "  before ($LOAD_BEFORE_BIN): ${told[*]} ms (median $b ms); CPU ${cold[*]} ms (median $(median "${cold[@]}") ms)"
+		record "load. migr-load 1,000 unchanged files" "${a} ms" "${b} ms" "$(ratio "$a" "$b")" "<= 500 ms" "$p"
+		a=$(median "${cnew[@]}"); b=$(median "${cold[@]}")
+		le "$a" 500 && p=1 || p=0
+		record "load. the same, CPU time" "${a} ms" "${b} ms" "$(ratio "$a" "$b")" "<= 500 ms" "$p"
+	else
+		record "load. migr-load 1,000 unchanged files" "${a} ms" "-" "-" "<= 500 ms" "$p"
+		a=$(median "${cnew[@]}")
+		le "$a" 500 && p=1 || p=0
+		record "load. the same, CPU time" "${a} ms" "-" "-" "<= 500 ms" "$p"
+	fi
+	sql postgres "DROP DATABASE bl"
+}
+
 latency_of() # DB SCRIPT -> average latency in ms
 {
 	"$BINDIR/pgbench" -n -t "$NOOP_CALLS" -f "$WORK/$2" "$1" 2>&1 \
@@ -706,6 +788,7 @@ for b in $BENCH; do
 	1) bench1 ;; 2) bench2 ;; 3) bench3 ;; 4) bench4 ;; 5) bench5 ;; 6) bench6 ;; 7) bench7 ;;
 	stmts) bench_stmts ;;
 	9) bench9 ;;
+	load) bench_load ;;
 	*) die "unknown benchmark $b" ;;
 	esac
 done

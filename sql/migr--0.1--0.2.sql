@@ -266,3 +266,18 @@ RETURNS TABLE (number integer, line integer, "position" integer,
                relation text, error text)
 AS 'MODULE_PATHNAME', 'migr_script_statements'
 LANGUAGE C STABLE STRICT;
+
+/* ---------------------------------------------------------------------
+ * The file workflow for teams (issue 14)
+ *
+ * migr_load_directory(): migr_load() of a whole directory, which also
+ * reports the registered revisions that no file describes any more (an
+ * applied one needs confirmation in production).  bin/migr-load calls it.
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr_load_directory(contents text[], filenames text[] DEFAULT NULL)
+RETURNS TABLE (filename text, revision text, action text)
+AS 'MODULE_PATHNAME', 'migr_load_directory'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION migr_load_directory(text[], text[]) FROM PUBLIC;

@@ -121,6 +121,9 @@ migr_require_confirmation(MigrConfirmAction action)
 		case MIGR_CONFIRM_ADOPT:
 			msg = gettext_noop("an adoption in production needs confirmation");
 			break;
+		case MIGR_CONFIRM_MISSING_FILE:
+			msg = gettext_noop("loading a directory without the file of an applied revision in production needs confirmation");
+			break;
 	}
 	Assert(msg != NULL);
 	ereport(ERROR,
@@ -228,7 +231,7 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 				(errcode(ERRCODE_MIGR_DESTRUCTIVE),
 				 errmsg("upgrade runs destructive changes that were not acknowledged"),
 				 errdetail("Destructive statements:%s", list.data),
-				 errhint("Ship them in a deploy of their own; to run them, register the revision with destructive => true or SET migr.allow_destructive = on.")));
+				 errhint("Ship them in a deploy of their own; to run them, acknowledge them (in its migration file the header line \"-- migr:destructive true\", in migr_revision() destructive => true) or SET migr.allow_destructive = on.")));
 
 	/* Downgrades: parse each kept script, newest step first as they run. */
 	foreach(lc, down_ids)

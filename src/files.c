@@ -48,6 +48,7 @@
 
 PG_FUNCTION_INFO_V1(migr_load_file);
 PG_FUNCTION_INFO_V1(migr_load_files);
+PG_FUNCTION_INFO_V1(migr_load_directory);
 PG_FUNCTION_INFO_V1(migr_export);
 PG_FUNCTION_INFO_V1(migr_template);
 
@@ -108,6 +109,7 @@ typedef struct MigrFile
  * Refuse a malformed file: the message names the file, the detail the line
  * (none when "line" is 0) and what is wrong, as a sentence.
  */
+static Datum load_files(FunctionCallInfo fcinfo, bool directory);
 static void file_error(const MigrFile *file, int line, const char *fmt,...)
 			pg_attribute_printf(3, 4) pg_attribute_noreturn();
 
@@ -726,6 +728,7 @@ register_file(MigrFile *file, char **id)
 	reg.filename = file->filename;
 	reg.upgrade_line = file->upgrade_line + 1;
 	reg.downgrade_line = file->downgrade_line > 0 ? file->downgrade_line + 1 : 0;
+	reg.from_file = true;
 
 	errcallback.callback = file_error_callback;
 	errcallback.arg = file;
@@ -800,6 +803,63 @@ file_for(MigrFile *files, int n, const char *id)
 }
 
 /*
+ * The registered revisions that none of the "n" loaded "ids" is, as rows
+ * (NULL, id, "missing, applied" or "missing, not applied"), with a warning
+ * each; in production, an applied one needs confirmation.  A file deleted
+ * from the directory leaves its revision in the catalog: applied, the
+ * database keeps its changes that nothing in the files describes any more;
+ * not applied, the next upgrade still runs it.
+ */
+static void
+report_missing_files(ReturnSetInfo *rsinfo, char **ids, int n)
+{
+	MigrOwnerScope scope;
+	MigrGraph  *graph;
+	bool	   *listed;
+	bool		applied_missing = false;
+
+	migr_catalog_open(&scope);
+	graph = migr_graph_load();
+	listed = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
+	for (int i = 0; i < n; i++)
+	{
+		int			node = migr_graph_find(graph, ids[i]);
+
+		if (node >= 0)
+			listed[node] = true;
+	}
+	for (int node = 0; node < graph->nnodes; node++)
+	{
+		const char *id = graph->nodes[node].id;
+		bool		applied = graph->nodes[node].applied;
+		Datum		values[3];
+		bool		nulls[3] = {true, false, false};
+
+		if (listed[node])
+			continue;
+		if (applied)
+		{
+			applied_missing = true;
+			ereport(WARNING,
+					(errmsg("revision \"%s\" is applied, but no file of the directory describes it", id),
+					 errdetail("Its file was deleted or renamed; the database keeps the changes it made."),
+					 errhint("Restore the file (git checkout) and load again; if it was deleted on purpose, write a new file that undoes its changes.")));
+		}
+		else
+			ereport(WARNING,
+					(errmsg("revision \"%s\" is registered, but no file of the directory describes it", id),
+					 errdetail("Its file was deleted or renamed; migr_upgrade('head') still applies the revision if the head needs it.")));
+		values[1] = CStringGetTextDatum(id);
+		values[2] = CStringGetTextDatum(applied ? "missing, applied" : "missing, not applied");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (applied_missing)
+		migr_require_confirmation(MIGR_CONFIRM_MISSING_FILE);
+	migr_owner_end(&scope);
+	SPI_finish();
+}
+
+/*
  * migr_load(contents text[], filenames text[] DEFAULT NULL)
  * RETURNS TABLE (filename text, revision text, action text)
  *
@@ -811,6 +871,29 @@ file_for(MigrFile *files, int n, const char *id)
 Datum
 migr_load_files(PG_FUNCTION_ARGS)
 {
+	return load_files(fcinfo, false);
+}
+
+/*
+ * migr_load_directory(contents text[], filenames text[] DEFAULT NULL)
+ * RETURNS TABLE (filename text, revision text, action text)
+ *
+ * migr_load() of every file of a directory: the files are all there is, so
+ * the registered revisions that no file describes are reported too.
+ */
+Datum
+migr_load_directory(PG_FUNCTION_ARGS)
+{
+	return load_files(fcinfo, true);
+}
+
+/*
+ * Load the set of files of the arguments; with "directory", report the
+ * revisions without a file afterwards (report_missing_files).
+ */
+static Datum
+load_files(FunctionCallInfo fcinfo, bool directory)
+{
 	ReturnSetInfo *rsinfo;
 	char	  **contents;
 	char	  **names = NULL;
@@ -819,6 +902,7 @@ migr_load_files(PG_FUNCTION_ARGS)
 	MigrFile   *files;
 	int		   *waiting;		/* per file: parents in the set not loaded */
 	bool	   *done;
+	char	  **ids;			/* per file: the revision it registered */
 
 	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0))
@@ -864,6 +948,7 @@ migr_load_files(PG_FUNCTION_ARGS)
 	/* Kahn's algorithm over the edges inside the set, ties by array order. */
 	waiting = palloc0(sizeof(int) * Max(n, 1));
 	done = palloc0(sizeof(bool) * Max(n, 1));
+	ids = palloc0(sizeof(char *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		List	   *refs = list_concat_copy(files[i].down_revision, files[i].depends_on);
@@ -927,7 +1012,10 @@ migr_load_files(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(id);
 		values[2] = CStringGetTextDatum(action);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		ids[next] = id;
 	}
+	if (directory)
+		report_missing_files(rsinfo, ids, n);
 	return (Datum) 0;
 }
 

@@ -401,7 +401,8 @@ typedef enum MigrConfirmAction
 	MIGR_CONFIRM_LAUNCH,
 	MIGR_CONFIRM_REPAIR,
 	MIGR_CONFIRM_REGISTER,
-	MIGR_CONFIRM_ADOPT
+	MIGR_CONFIRM_ADOPT,
+	MIGR_CONFIRM_MISSING_FILE
 } MigrConfirmAction;
 
 extern void migr_check_can_change(FunctionCallInfo fcinfo);
@@ -557,6 +558,8 @@ typedef struct MigrRegistration
 	const char *filename;		/* the migration file, or NULL (SQL) */
 	int			upgrade_line;	/* the file's line where each script starts */
 	int			downgrade_line; /* 0: no downgrade section */
+	bool		from_file;		/* from a migration file: hints name its
+								 * header lines */
 } MigrRegistration;
 
 /* What a registration did. */

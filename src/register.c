@@ -349,7 +349,8 @@ check_no_cycle(const MigrRevisionRow *row, MigrGraph *graph)
  */
 static void
 check_edit_of_applied(const MigrRevisionRow *row,
-					  const MigrRevisionRow *existing, bool edges_changed)
+					  const MigrRevisionRow *existing, bool edges_changed,
+					  bool from_file)
 {
 	bool		applied = migr_catalog_is_applied(row->id);
 
@@ -361,13 +362,17 @@ check_edit_of_applied(const MigrRevisionRow *row,
 				 errdetail(migr_environment == MIGR_ENV_PRODUCTION
 						   ? "In production, applied migrations are append-only."
 						   : "After launch, applied migrations are append-only."),
-				 errhint("Register a new revision that makes the further change.")));
+				 from_file
+				 ? errhint("Restore the file as it was applied, and make the further change in a new file (bin/migr-new writes one).")
+				 : errhint("Register a new revision that makes the further change.")));
 	if (applied && edges_changed)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot change the parents or dependencies of applied revision \"%s\"",
 						row->id),
-				 errhint("Downgrade below it first, then register it again.")));
+				 from_file
+				 ? errhint("Restore the \"-- migr:down_revision\" and \"-- migr:depends_on\" lines of the file, or downgrade below the revision first and load the file again.")
+				 : errhint("Downgrade below it first, then register it again.")));
 	if (applied && strcmp(existing->checksum, row->checksum) != 0)
 		ereport(WARNING,
 				(errmsg("revision \"%s\" is applied with its earlier scripts", row->id),
@@ -379,11 +384,12 @@ check_edit_of_applied(const MigrRevisionRow *row,
 /*
  * Check the upgrade script's destructive statements against the caller's
  * declaration ("destructive" argument: NULL, true or false), and warn when a
- * revision mixes destructive with additive changes.
+ * revision mixes destructive with additive changes ("warn": only for a new
+ * or changed script, not each time the same file is loaded again).
  */
 static void
 check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
-				  bool declared)
+				  bool declared, bool warn, bool from_file)
 {
 	StringInfoData list;
 	ListCell   *lc;
@@ -403,12 +409,16 @@ check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
 				 errmsg("revision \"%s\" is declared additive but has destructive statements",
 						row->id),
 				 errdetail("Destructive statements:%s", list.data),
-				 errhint("Move them to a revision of their own, or register it with destructive => true.")));
-	if (strcmp(row->changes, "mixed") == 0)
+				 from_file
+				 ? errhint("Move them to a file of their own, or acknowledge them with the header line \"-- migr:destructive true\" instead of \"-- migr:destructive false\".")
+				 : errhint("Move them to a revision of their own, or register it with destructive => true.")));
+	if (warn && strcmp(row->changes, "mixed") == 0)
 		ereport(WARNING,
 				(errmsg("revision \"%s\" mixes destructive and additive changes", row->id),
 				 errdetail("Destructive statements:%s", list.data),
-				 errhint("Ship destructive changes in a deploy of their own, after the code that used what they remove is gone.")));
+				 from_file
+				 ? errhint("Move the destructive statements to a file of their own (bin/migr-new writes one) for a later deploy, after the code that used what they remove is gone.")
+				 : errhint("Ship destructive changes in a deploy of their own, after the code that used what they remove is gone.")));
 }
 
 /*
@@ -419,7 +429,8 @@ check_destructive(MigrRevisionRow *row, List *statements, bool declared_null,
  */
 static void
 check_transactional(MigrRevisionRow *row, List *statements,
-					const char *search_path, bool declared_null, bool declared)
+					const char *search_path, bool declared_null, bool declared,
+					bool from_file)
 {
 	ListCell   *lc;
 	const MigrStatement *outside = NULL;
@@ -440,7 +451,9 @@ check_transactional(MigrRevisionRow *row, List *statements,
 				 errmsg("revision \"%s\" is declared transactional but has a statement that cannot run in a transaction",
 						row->id),
 				 errdetail("Statement %d is \"%s\".", outside->number, outside->text),
-				 errhint("Leave transactional NULL: migr then applies the revision with migr_script().")));
+				 from_file
+				 ? errhint("Remove the header line \"-- migr:transactional true\": migr then applies the revision with migr_script().")
+				 : errhint("Leave transactional NULL: migr then applies the revision with migr_script().")));
 	row->transactional = outside == NULL && (declared_null || declared);
 }
 
@@ -470,7 +483,7 @@ warn_lint_findings(const char *id, List *statements, const char *search_path)
  */
 static MigrRegisterResult
 store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
-			   MigrGraph *graph, const MigrCaller *caller)
+			   MigrGraph *graph, const MigrCaller *caller, bool from_file)
 {
 	MigrEventRecord event = {0};
 	bool		edges_changed;
@@ -510,13 +523,49 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 	edges_changed = !lists_equal(existing->parents, row->parents) ||
 		!lists_equal(existing->depends_on, row->depends_on);
 	if (migr_catalog_was_ever_applied(row->id))
-		check_edit_of_applied(row, existing, edges_changed);
+		check_edit_of_applied(row, existing, edges_changed, from_file);
 
 	if (edges_changed)
 		check_no_cycle(row, graph ? graph : migr_graph_load());
 	migr_catalog_update_revision(row, existing->parents, caller);
 	migr_catalog_record_event(&event, caller);
 	return MIGR_UPDATED;
+}
+
+/*
+ * Does "reg" (with the id and checksum of "row") describe exactly what is
+ * registered as "existing"?  Then registering it would change nothing, and
+ * its scripts, parsed and checked when they were registered, need not be
+ * parsed again.  Lists given by other names than the stored full ids
+ * (prefixes, labels) answer false: the full path resolves them.
+ */
+static bool
+same_as_registered(const MigrRegistration *reg, const MigrRevisionRow *row,
+				   const MigrRevisionRow *existing)
+{
+	if (strcmp(existing->checksum, row->checksum) != 0 ||
+		strcmp(existing->message, row->message) != 0)
+		return false;
+	if (reg->down_revision_given &&
+		!lists_equal(reg->down_revision, existing->parents))
+		return false;
+	if (reg->depends_on_given &&
+		!lists_equal(reg->depends_on, existing->depends_on))
+		return false;
+	if (reg->branch_labels_given)
+	{
+		List	   *labels = list_copy(reg->branch_labels);
+
+		list_sort(labels, compare_strings);
+		if (!lists_equal(labels, existing->labels))
+			return false;
+	}
+	if (reg->destructive_given && reg->destructive != existing->destructive)
+		return false;
+	if (reg->transactional_given &&
+		reg->transactional != existing->transactional)
+		return false;
+	return true;
 }
 
 /*
@@ -552,6 +601,19 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 
 	if (row.id == NULL)
 		row.id = migr_generate_revision_id();
+	row.checksum = migr_checksum(row.upgrade, row.downgrade);
+	existing = migr_catalog_fetch_revision(row.id);
+
+	/* The same revision again (a file loaded on every deploy): nothing. */
+	if (existing != NULL && same_as_registered(reg, &row, existing))
+	{
+		remember_head(NULL);
+		migr_owner_end(&scope);
+		SPI_finish();
+		if (result != NULL)
+			*result = MIGR_UNCHANGED;
+		return row.id;
+	}
 
 	/*
 	 * Scripts: must parse, no psql meta-commands, no transaction control.
@@ -564,18 +626,22 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("upgrade script of revision \"%s\" contains no statement", row.id),
-				 errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
+				 reg->from_file
+				 ? errhint("Write the statements under \"-- migr:upgrade\"; a file that only joins branches names two or more parents in \"-- migr:down_revision\" (bin/migr-new --merge writes one).")
+				 : errhint("A migration must change something; a revision that only joins branches is made with migr_merge().")));
 	if (row.downgrade != NULL)
 		down_statements = migr_parse_script(row.downgrade, row.id, "downgrade");
-	row.checksum = migr_checksum(row.upgrade, row.downgrade);
+	/* Warnings only for new or changed scripts, as lint findings below. */
 	check_destructive(&row, statements, !reg->destructive_given,
-					  reg->destructive_given && reg->destructive);
+					  reg->destructive_given && reg->destructive,
+					  existing == NULL || strcmp(existing->checksum, row.checksum) != 0,
+					  reg->from_file);
 	check_transactional(&row, list_concat_copy(statements, down_statements),
 						caller.search_path,
 						!reg->transactional_given,
-						reg->transactional_given && reg->transactional);
+						reg->transactional_given && reg->transactional,
+						reg->from_file);
 
-	existing = migr_catalog_fetch_revision(row.id);
 	if (existing == NULL || strcmp(existing->checksum, row.checksum) != 0)
 		warn_lint_findings(row.id, statements, caller.search_path);
 
@@ -606,7 +672,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	if (!reg->transactional_given && existing != NULL && !existing->transactional)
 		row.transactional = false;
 
-	outcome = store_revision(&row, existing, graph, &caller);
+	outcome = store_revision(&row, existing, graph, &caller, reg->from_file);
 
 	/*
 	 * Where its scripts are, for error contexts: a file says where on every
@@ -762,7 +828,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	foreach(lc, parents)
 		row.parents = lappend(row.parents, graph->nodes[lfirst_int(lc)].id);
 
-	(void) store_revision(&row, migr_catalog_fetch_revision(row.id), graph, &caller);
+	(void) store_revision(&row, migr_catalog_fetch_revision(row.id), graph, &caller, false);
 	remember_head(NULL);
 
 	migr_owner_end(&scope);

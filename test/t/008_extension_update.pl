@@ -254,6 +254,22 @@ is($readers_out, $readers_before, 'Citus: the updated readers answer as under 0.
 is($readers_err, '', 'Citus: without Citus they say nothing more');
 
 # ---------------------------------------------------------------------------
+# The file workflow for teams (issue 14, section of sql/migr--0.1--0.2.sql):
+# migr_load_directory() on the updated database takes the 0.1 revisions as
+# files unchanged, and reports the revisions whose files are left out.
+# ---------------------------------------------------------------------------
+is($node->safe_psql('old',
+		q{SELECT has_function_privilege('public', 'migr_load_directory(text[], text[])', 'EXECUTE')}),
+	'f', 'updated: migr_load_directory is not open to everyone');
+is($node->safe_psql('old', q{
+WITH f AS (SELECT * FROM migr_export() WHERE filename NOT IN ('c1.sql', 'd1.sql'))
+SELECT string_agg(concat_ws(' ', coalesce(filename, '-'), revision, action), ', ' ORDER BY revision)
+  FROM migr_load_directory(ARRAY(SELECT content FROM f ORDER BY filename),
+                           ARRAY(SELECT filename FROM f ORDER BY filename))}),
+	'a1.sql a1 unchanged, b1.sql b1 unchanged, - c1 missing, applied, - d1 missing, not applied, m1.sql m1 unchanged',
+	'updated: migr_load_directory loads the 0.1 revisions unchanged and reports those without a file');
+
+# ---------------------------------------------------------------------------
 # Registrants (issue 9, items 3 and 4): 0.1 kept only the name of the role
 # that registered a revision; the update finds the role by that name, for
 # migr.revisions and for the downgrade kept in migr.applied.  A name whose

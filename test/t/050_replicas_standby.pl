@@ -96,7 +96,9 @@ my %writing = (
 	'migr_load(text,text)' =>
 	  q{SELECT migr_load(E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n')},
 	'migr_load(text[],text[])' =>
-	  q{SELECT * FROM migr_load(ARRAY[E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n'])},);
+	  q{SELECT * FROM migr_load(ARRAY[E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n'])},
+	'migr_load_directory(text[],text[])' =>
+	  q{SELECT * FROM migr_load_directory(ARRAY[E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n'])},);
 # Dry runs change nothing, but they run the scripts: they refuse too.
 my %dry_runs = (
 	'migr_upgrade(text,boolean) dry run'   => q{SELECT * FROM migr_upgrade('head', dry_run => true)},
