@@ -292,6 +292,31 @@ unlink $out;
 ($rc, $out, $err) = run_tool([ "$bin/migr-new", '--merge', $inc ], db => 'inc');
 isnt($rc, 0, 'online --merge with one head fails');
 like($err, qr/nothing to merge/, 'saying so');
+my $message = q{it's a \\ "quoted" :USER `id` $(id) message};
+($rc, $out, $err) = run_tool([ "$bin/migr-new", '--id', 'q1', '--branch-label', 'qlabel', $inc, $message ], db => 'inc');
+is($rc, 0, 'online, with --id, --branch-label and a message full of quotes') or diag($err);
+chomp $out;
+like(slurp($out), qr/\A-- migr:revision q1\n-- migr:down_revision p2\n-- migr:message \Q$message\E\n-- migr:branch_labels qlabel\n/,
+	'the message arrives exactly');
+unlink $out;
+($rc, $out, $err) = run_tool([ "$bin/migr-new", '--branch-label', 'old1', $inc, 'x' ], db => 'inc');
+like($err, qr/branch label\(s\) already taken in the database: old1/, 'online: a label that is a revision id is refused');
+$node->safe_psql('inc', q{SELECT migr_revision('other', 'CREATE TABLE o2 (i int);', NULL, 'old2', '{}')});
+($rc, $out, $err) = run_tool([ "$bin/migr-new", $inc, 'x' ], db => 'inc');
+like($err, qr/the files and the database have 2 heads \(old2 p2\): name the parent with --parent, or write a merge with --merge/,
+	'online: two heads, said in migr-new\'s terms');
+($rc, $out, $err) = run_tool([ "$bin/migr-new", '--merge', $inc ], db => 'inc');
+is($rc, 0, 'online --merge') or diag($err);
+chomp $out;
+like(slurp($out), qr/^-- migr:down_revision old2 p2$/m, 'joins the heads of files and database, in registration order');
+unlink $out;
+
+my $empty = "$tmp/empty";
+make_path($empty);
+($rc, $out, $err) = run_tool([ "$bin/migr-new", '--offline', $empty, 'first' ], no_server => 1);
+is($rc, 0, '--offline on an empty directory: a new root') or diag($err);
+chomp $out;
+like(slurp($out), qr/\A-- migr:revision [0-9a-f]{12}\n-- migr:down_revision\n/, 'with no parent');
 
 $node->stop;
 done_testing();
