@@ -607,6 +607,14 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	/* The same revision again (a file loaded on every deploy): nothing. */
 	if (existing != NULL && same_as_registered(reg, &row, existing))
 	{
+		/* A renamed file, or one whose header grew, moves its scripts. */
+		if (reg->filename != NULL &&
+			(existing->filename == NULL ||
+			 strcmp(existing->filename, reg->filename) != 0 ||
+			 existing->upgrade_line != reg->upgrade_line ||
+			 existing->downgrade_line != reg->downgrade_line))
+			migr_catalog_set_source(row.id, reg->filename, reg->upgrade_line,
+									reg->downgrade_line);
 		remember_head(NULL);
 		migr_owner_end(&scope);
 		SPI_finish();
