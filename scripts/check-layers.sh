@@ -22,15 +22,15 @@ layers=(
     # settings, parse-tree facts, backend-local execution state
     "0: migr.c classify.c script.c analysis.c citus.c state.c progress.c"
     # the catalog: the only file that speaks SQL to migr's tables
-    "1: catalog.c"
+    "1: catalog.c describe.c"
     # the lock, the graph and the target grammar
     "2: lock.c graph.c target.c"
     # the steps of an operation and the policy gate
-    "3: plan.c checks.c adopt.c"
+    "3: plan.c checks.c adopt.c diff.c"
     # the step engine, dry runs, the one registration path
     "4: worker.c apply.c dryrun.c register.c"
     # SQL entry points and argument parsing; the DDL guard's hooks
-    "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c guard.c restore.c import.c"
+    "5: runner.c offline.c files.c integrity.c report.c rollback.c status.c graph_render.c schema.c guard.c restore.c import.c"
 )
 top=5
 

@@ -281,3 +281,18 @@ AS 'MODULE_PATHNAME', 'migr_load_directory'
 LANGUAGE C VOLATILE;
 
 REVOKE ALL ON FUNCTION migr_load_directory(text[], text[]) FROM PUBLIC;
+
+/* ---------------------------------------------------------------------
+ * Schema diff, autogenerate and drift (issue 13)
+ *
+ * migr_diff() compares the live schema with a desired one written as SQL
+ * (it runs that SQL in a subtransaction it rolls back, so it needs the
+ * privileges to run it, and is refused in production).
+ * ---------------------------------------------------------------------
+ */
+CREATE FUNCTION migr_diff(desired text, schemas text[] DEFAULT NULL)
+RETURNS TABLE (step integer, kind text, schema_name text, object_name text,
+               change text, upgrade text, downgrade text, destructive boolean)
+AS 'MODULE_PATHNAME', 'migr_diff'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migr_diff(text, text[]) FROM PUBLIC;

@@ -255,6 +255,33 @@ extern MigrInProgress *migr_catalog_newest_in_progress(void);
 extern List *migr_catalog_delete_in_progress(List *ids);
 
 /* ---------------------------------------------------------------------
+ * describe.c: the objects of a set of schemas, from the server's catalogs
+ * ---------------------------------------------------------------------
+ */
+
+/* One described object (a table, a column, an index, a comment, ...). */
+typedef struct MigrObject
+{
+	char	   *kind;			/* "table", "column", "index", ... */
+	char	   *schema_name;
+	char	   *object_name;
+	char	   *key;			/* kind and qualified name: same in any
+								 * database */
+	char	   *parent;			/* key of the object it belongs to, or NULL */
+	char	   *def;			/* what is compared */
+	char	   *create_sql;
+	char	   *drop_sql;
+	char	   *target;			/* what COMMENT ON names, or NULL */
+	int64		sortkey;		/* creation order: an OID */
+	int			subrank;		/* order among objects of one sortkey */
+	char	   *extra;			/* kind-specific facts, lines of text */
+	List	   *deps;			/* keys of the objects it depends on */
+} MigrObject;
+
+extern List *migr_describe_default_schemas(void);
+extern List *migr_describe_schemas(List *schemas, MemoryContext into);
+
+/* ---------------------------------------------------------------------
  * lock.c
  * ---------------------------------------------------------------------
  */
@@ -481,6 +508,34 @@ extern bool migr_worker_record_failure(const MigrStepRecord *rec,
 									   const ErrorData *edata,
 									   const MigrCaller *caller);
 extern PGDLLEXPORT void migr_failure_worker_main(Datum main_arg);
+
+/* ---------------------------------------------------------------------
+ * diff.c: the schema differ
+ * ---------------------------------------------------------------------
+ */
+
+/* One difference: a row of migr_diff() and migr_check(). */
+typedef struct MigrDiffRow
+{
+	int			step;
+	const char *kind;
+	const char *schema_name;
+	const char *object_name;
+	char	   *change;
+	char	   *upgrade;
+	char	   *downgrade;
+	bool		destructive;
+	MigrObject *object;			/* the object the row is about */
+	bool		addition;		/* it adds the object */
+	bool		removal;		/* it removes the object */
+	const char *rename_hint;	/* a RENAME that may be meant, or NULL */
+} MigrDiffRow;
+
+extern List *migr_diff_compute(List *live, List *want);
+extern List *migr_diff_describe_desired(const char *sql, List *schemas,
+										bool default_schemas, List *live,
+										MemoryContext into);
+extern List *migr_diff_against(const char *desired, List *schemas);
 
 /* ---------------------------------------------------------------------
  * apply.c: the step engine
