@@ -296,3 +296,11 @@ RETURNS TABLE (step integer, kind text, schema_name text, object_name text,
 AS 'MODULE_PATHNAME', 'migr_diff'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION migr_diff(text, text[]) FROM PUBLIC;
+
+-- migr_autogenerate(): the next migration file, written from migr_diff()
+-- (nothing registered or run), as migr_template() writes an empty one.
+CREATE FUNCTION migr_autogenerate(message text, desired text, revision text DEFAULT NULL)
+RETURNS TABLE (filename text, content text)
+AS 'MODULE_PATHNAME', 'migr_autogenerate'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migr_autogenerate(text, text, text) FROM PUBLIC;

@@ -85,8 +85,8 @@
 "    FROM col c)," \
 "objs AS (" \
 /* schemas */ \
-"  SELECT 'schema' AS kind, n.nspname AS schema_name, n.nspname AS object_name," \
-"         'schema ' || quote_ident(n.nspname) AS key, NULL::text AS parent, '' AS def," \
+"  SELECT 'schema'::text AS kind, n.nspname::text AS schema_name, n.nspname::text AS object_name," \
+"         'schema ' || quote_ident(n.nspname) AS key, NULL::text AS parent, ''::text AS def," \
 "         format('CREATE SCHEMA %I;', n.nspname) AS create_sql, format('DROP SCHEMA %I;', n.nspname) AS drop_sql," \
 "         format('SCHEMA %I', n.nspname) AS target, n.oid::int8 AS sortkey, 0 AS subrank, NULL::text AS extra," \
 "         'pg_namespace'::regclass::oid AS cls, n.oid AS objid, 0 AS objsub," \
@@ -363,12 +363,12 @@ migr_describe_schemas(List *schemas, MemoryContext into)
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		args[1];
 	List	   *result = NIL;
-	MemoryContext old;
+	MemoryContext caller = CurrentMemoryContext;
 
 	args[0] = migr_text_list_to_array(schemas);
 	exec_unqualified(DESCRIBE_SQL, 1, argtypes, args);
 
-	old = MemoryContextSwitchTo(into);
+	MemoryContextSwitchTo(into);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MigrObject *o = palloc0(sizeof(MigrObject));
@@ -398,6 +398,6 @@ migr_describe_schemas(List *schemas, MemoryContext into)
 			o->def = pstrdup("");
 		result = lappend(result, o);
 	}
-	MemoryContextSwitchTo(old);
+	MemoryContextSwitchTo(caller);
 	return result;
 }

@@ -917,3 +917,45 @@ migr_diff_against(const char *desired, List *schemas)
 	want = migr_diff_describe_desired(desired, schemas, !given, live, cxt);
 	return migr_diff_compute(live, want);
 }
+
+/* "text" on one line, for a comment. */
+static char *
+one_line(const char *text)
+{
+	char	   *s = pstrdup(text);
+
+	for (char *p = s; *p; p++)
+	{
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	}
+	return s;
+}
+
+/*
+ * One section of a migration file made of the rows of a diff: the upgrade
+ * statements top to bottom, or the downgrade statements bottom to top, each
+ * under a comment naming the difference it comes from.
+ */
+char *
+migr_diff_section(List *rows, bool upgrade)
+{
+	StringInfoData buf;
+	int			n = list_length(rows);
+
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+	{
+		MigrDiffRow *r = list_nth(rows, upgrade ? i : n - 1 - i);
+		const char *sql = upgrade ? r->upgrade : r->downgrade;
+
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '\n');
+		appendStringInfo(&buf, "-- %s%d: %s %s.%s: %s%s\n%s\n",
+						 upgrade ? "" : "undoes ", r->step, r->kind,
+						 r->schema_name, r->object_name, one_line(r->change),
+						 upgrade && r->destructive ? " (destructive)" : "",
+						 sql ? sql : "-- (this difference cannot be undone)");
+	}
+	return buf.data;
+}

@@ -51,6 +51,7 @@ PG_FUNCTION_INFO_V1(migr_load_files);
 PG_FUNCTION_INFO_V1(migr_load_directory);
 PG_FUNCTION_INFO_V1(migr_export);
 PG_FUNCTION_INFO_V1(migr_template);
+PG_FUNCTION_INFO_V1(migr_autogenerate);
 
 #define MARKER			"-- migr:"
 #define MARKER_LEN		(sizeof(MARKER) - 1)
@@ -1174,6 +1175,87 @@ migr_template(PG_FUNCTION_ARGS)
 	file.upgrade = "-- Write the upgrade here: SQL statements, run in the deploy's transaction.\n";
 	file.downgrade = "-- Write the statements that undo the upgrade here, or delete this\n"
 		"-- section if the revision cannot be undone.\n";
+
+	values[0] = CStringGetTextDatum(template_filename(file.id, file.message));
+	values[1] = CStringGetTextDatum(format_file(&file));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+	migr_owner_end(&scope);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_autogenerate(message text, desired text, revision text DEFAULT NULL)
+ * RETURNS TABLE (filename text, content text)
+ *
+ * The next migration file, as migr_template() makes it, with its upgrade
+ * and downgrade sections written by migr_diff(desired): a comment above
+ * each statement names the difference it comes from, and the header says
+ * "destructive true" when a statement is.  Nothing is registered or run;
+ * the file is for review.
+ */
+Datum
+migr_autogenerate(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	MigrOwnerScope scope;
+	MigrFile	file = {0};
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *rows;
+	ListCell   *lc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "message" : "desired"),
+				 errhint("Pass a message for the migration and the SQL of the desired schema.")));
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	file.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!fits_header(file.message))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the message of a migration file must fit on one header line"),
+				 errdetail("It has a line break, another control character or spaces at either end.")));
+	if (!PG_ARGISNULL(2))
+	{
+		file.id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		migr_check_revision_id(file.id, false);
+	}
+
+	/* the differences, read as the caller (it runs the desired SQL) */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(cxt);
+	rows = migr_diff_against(text_to_cstring(PG_GETARG_TEXT_PP(1)), NIL);
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+	if (rows == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the live schema already matches the desired schema"),
+				 errdetail("migr_diff() finds no difference, so there is no migration to write.")));
+
+	migr_catalog_open(&scope);
+	if (file.id == NULL)
+		file.id = migr_generate_revision_id();
+	else if (migr_catalog_revision_exists(file.id) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision \"%s\" already exists", file.id),
+				 errhint("Leave out the id to get a fresh one.")));
+	file.down_revision = migr_new_revision_parents(NIL, false, file.id);
+	foreach(lc, rows)
+	{
+		if (((MigrDiffRow *) lfirst(lc))->destructive)
+			file.destructive = file.destructive_given = true;
+	}
+	file.upgrade = migr_diff_section(rows, true);
+	file.downgrade = migr_diff_section(rows, false);
 
 	values[0] = CStringGetTextDatum(template_filename(file.id, file.message));
 	values[1] = CStringGetTextDatum(format_file(&file));

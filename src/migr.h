@@ -536,6 +536,7 @@ extern List *migr_diff_describe_desired(const char *sql, List *schemas,
 										bool default_schemas, List *live,
 										MemoryContext into);
 extern List *migr_diff_against(const char *desired, List *schemas);
+extern char *migr_diff_section(List *rows, bool upgrade);
 
 /* ---------------------------------------------------------------------
  * apply.c: the step engine
