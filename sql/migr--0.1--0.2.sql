@@ -304,3 +304,41 @@ RETURNS TABLE (filename text, content text)
 AS 'MODULE_PATHNAME', 'migr_autogenerate'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION migr_autogenerate(text, text, text) FROM PUBLIC;
+
+-- Drift: after each operation that changes the schema (upgrade, downgrade,
+-- stamp, redo, each step of migr_upgrade_each and of migr_script()
+-- scripts), migr records describe.c's description of the schemas it
+-- compares by default, one row per object; migr_check() compares the live
+-- schema with it.  Kept by pg_dump like the rest of the catalog.
+CREATE TABLE migr.schema_record (
+    key         text PRIMARY KEY,
+    kind        text NOT NULL,
+    schema_name text NOT NULL,
+    object_name text NOT NULL,
+    parent      text,
+    def         text NOT NULL,
+    create_sql  text,
+    drop_sql    text,
+    target      text,
+    sortkey     bigint NOT NULL,
+    subrank     integer NOT NULL,
+    extra       text,
+    deps        text
+);
+COMMENT ON TABLE migr.schema_record IS 'The description of the schema recorded after the last operation that changed it (one row per object), which migr_check() compares the live schema with.';
+CREATE TABLE migr.schema_record_info (
+    one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+    recorded_at timestamptz NOT NULL,
+    operation   text NOT NULL,
+    schemas     text[] NOT NULL
+);
+COMMENT ON TABLE migr.schema_record_info IS 'When migr.schema_record was recorded, after which operation, and which schemas it describes.';
+SELECT pg_catalog.pg_extension_config_dump('migr.schema_record', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.schema_record_info', '');
+
+CREATE FUNCTION migr_check()
+RETURNS TABLE (step integer, kind text, schema_name text, object_name text,
+               change text, upgrade text, downgrade text, destructive boolean)
+AS 'MODULE_PATHNAME', 'migr_check'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migr_check() FROM PUBLIC;

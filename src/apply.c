@@ -442,6 +442,8 @@ migr_execute_plan(MigrRun *run)
 	PG_TRY();
 	{
 		migr_run_steps(run, run->steps, 1);
+		/* what the schema is now, for migr_check() */
+		migr_drift_record(migr_operation_names[run->op]);
 	}
 	PG_CATCH();
 	{
@@ -513,6 +515,7 @@ migr_run_step_alone(MigrRun *run, const MigrPlanStep *step, int number,
 		migr_set_operation_active(true);
 		migr_run_steps(run, list_make1((MigrPlanStep *) step), number);
 		migr_set_operation_active(false);
+		migr_drift_record(migr_operation_names[run->op]);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;

@@ -28,6 +28,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/array.h"
@@ -1600,4 +1601,178 @@ migr_catalog_delete_in_progress(List *ids)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		result = lappend(result, in_progress_row(i));
 	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * The recorded description of the schema (drift, issue 13)
+ *
+ * After each operation that changes the schema, migr keeps describe.c's
+ * description of it in migr.schema_record (one row per object) and
+ * migr.schema_record_info (when, by which operation, which schemas);
+ * migr_check() compares the live schema with it.  A database still on the
+ * 0.1 catalog has no such table: nothing is recorded there.
+ * ---------------------------------------------------------------------
+ */
+
+/* Has the catalog the tables of the recorded description (0.2)? */
+static bool
+schema_record_exists(void)
+{
+	return OidIsValid(get_relname_relid("schema_record",
+										get_namespace_oid("migr", false)));
+}
+
+/* A List of char * as a text[] datum; NULL elements stay NULL. */
+static Datum
+nullable_text_array(List *strings)
+{
+	int			n = list_length(strings);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	ListCell   *lc;
+
+	foreach(lc, strings)
+	{
+		int			i = foreach_current_index(lc);
+
+		nulls[i] = lfirst(lc) == NULL;
+		elems[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(lfirst(lc));
+	}
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * Replace the recorded description with "objects" (MigrObject), the
+ * description of "schemas", recorded after "operation".  Call inside an
+ * owner scope.  Returns false (recording nothing) on a 0.1 catalog.
+ */
+bool
+migr_catalog_save_schema_record(List *objects, List *schemas,
+								const char *operation)
+{
+	List	   *cols[13] = {NIL};
+	Datum		args[13];
+	Oid			argtypes[13];
+	Datum		info[2];
+	Oid			info_types[2] = {TEXTOID, TEXTARRAYOID};
+	ListCell   *lc;
+
+	if (!schema_record_exists())
+		return false;
+	foreach(lc, objects)
+	{
+		MigrObject *o = lfirst(lc);
+		StringInfoData deps;
+		ListCell   *lc2;
+
+		initStringInfo(&deps);
+		foreach(lc2, o->deps)
+			appendStringInfo(&deps, "%s%s", deps.len ? "\n" : "", (char *) lfirst(lc2));
+		cols[0] = lappend(cols[0], o->key);
+		cols[1] = lappend(cols[1], o->kind);
+		cols[2] = lappend(cols[2], o->schema_name);
+		cols[3] = lappend(cols[3], o->object_name);
+		cols[4] = lappend(cols[4], o->parent);
+		cols[5] = lappend(cols[5], o->def);
+		cols[6] = lappend(cols[6], o->create_sql);
+		cols[7] = lappend(cols[7], o->drop_sql);
+		cols[8] = lappend(cols[8], o->target);
+		cols[9] = lappend(cols[9], psprintf(INT64_FORMAT, o->sortkey));
+		cols[10] = lappend(cols[10], psprintf("%d", o->subrank));
+		cols[11] = lappend(cols[11], o->extra);
+		cols[12] = lappend(cols[12], deps.data);
+	}
+	for (int i = 0; i < 13; i++)
+	{
+		args[i] = nullable_text_array(cols[i]);
+		argtypes[i] = TEXTARRAYOID;
+	}
+	migr_catalog_exec("DELETE FROM migr.schema_record", 0, NULL, NULL, NULL,
+					  SPI_OK_DELETE);
+	migr_catalog_exec("INSERT INTO migr.schema_record"
+					  " (key, kind, schema_name, object_name, parent, def, create_sql,"
+					  "  drop_sql, target, sortkey, subrank, extra, deps)"
+					  " SELECT k, kd, s, o, p, d, c, dr, t, sk::bigint, sr::integer, e, dp"
+					  "   FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+					  "        AS u(k, kd, s, o, p, d, c, dr, t, sk, sr, e, dp)",
+					  13, argtypes, args, NULL, SPI_OK_INSERT);
+	info[0] = CStringGetTextDatum(operation);
+	info[1] = migr_text_list_to_array(schemas);
+	migr_catalog_exec("INSERT INTO migr.schema_record_info AS i (recorded_at, operation, schemas)"
+					  " VALUES (pg_catalog.now(), $1, $2)"
+					  " ON CONFLICT (one) DO UPDATE SET recorded_at = excluded.recorded_at,"
+					  "   operation = excluded.operation, schemas = excluded.schemas",
+					  2, info_types, info, NULL, SPI_OK_INSERT);
+	return true;
+}
+
+/*
+ * The recorded description (MigrObject, allocated in "into") and, in
+ * "schemas", the schemas it describes; false when there is none.  Call
+ * inside an owner scope.
+ */
+bool
+migr_catalog_load_schema_record(List **objects, List **schemas,
+								MemoryContext into)
+{
+	MemoryContext old;
+	bool		isnull;
+
+	*objects = NIL;
+	*schemas = NIL;
+	if (!schema_record_exists())
+		return false;
+	migr_catalog_exec("SELECT schemas FROM migr.schema_record_info", 0, NULL,
+					  NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return false;
+	old = MemoryContextSwitchTo(into);
+	*schemas = migr_text_array_to_list(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1,
+													 &isnull));
+	MemoryContextSwitchTo(old);
+
+	migr_catalog_exec("SELECT key, kind, schema_name, object_name, parent, def,"
+					  "       create_sql, drop_sql, target, sortkey, subrank, extra, deps"
+					  "  FROM migr.schema_record",
+					  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	old = MemoryContextSwitchTo(into);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MigrObject *o = palloc0(sizeof(MigrObject));
+		char	   *s;
+		char	   *deps;
+
+		CHECK_FOR_INTERRUPTS();
+		o->key = migr_result_text(i, 1);
+		o->kind = migr_result_text(i, 2);
+		o->schema_name = migr_result_text(i, 3);
+		o->object_name = migr_result_text(i, 4);
+		o->parent = migr_result_text(i, 5);
+		o->def = migr_result_text(i, 6);
+		o->create_sql = migr_result_text(i, 7);
+		o->drop_sql = migr_result_text(i, 8);
+		o->target = migr_result_text(i, 9);
+		s = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 10);
+		o->sortkey = strtoi64(s, NULL, 10);
+		s = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 11);
+		o->subrank = atoi(s);
+		o->extra = migr_result_text(i, 12);
+		deps = migr_result_text(i, 13);
+		while (deps != NULL && *deps != '\0')
+		{
+			char	   *end = strchr(deps, '\n');
+
+			o->deps = lappend(o->deps, end ? pnstrdup(deps, end - deps) : pstrdup(deps));
+			deps = end ? end + 1 : NULL;
+		}
+		*objects = lappend(*objects, o);
+	}
+	MemoryContextSwitchTo(old);
+	return true;
 }

@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
@@ -65,6 +66,8 @@ typedef struct DiffEntry
 	MigrObject *want;
 	DiffStatus	status;
 	bool		implied;		/* part of its table's CREATE or DROP */
+	bool		retyped;		/* a column whose type changes in place, or
+								 * whose enum type is made again */
 	int			drop_row;		/* index in the result of its drop row, or -1 */
 	int			create_row;		/* likewise for its create row */
 } DiffEntry;
@@ -137,6 +140,7 @@ entry_for(HTAB *table, const char *key, bool create)
 		e->live = e->want = NULL;
 		e->status = DS_SAME;
 		e->implied = false;
+		e->retyped = false;
 		e->drop_row = e->create_row = -1;
 	}
 	return e;
@@ -150,8 +154,10 @@ change_status(MigrObject *live, MigrObject *want)
 
 	if (strcmp(kind, "column") == 0)
 	{
-		/* a column's type and collation change in place; identity or
-		 * generation does not */
+		/*
+		 * a column's type and collation change in place; identity or
+		 * generation does not
+		 */
 		if (strcmp(line_of(live->extra, 4), "") == 0 &&
 			strcmp(line_of(want->extra, 4), "") == 0)
 			return DS_ALTER;
@@ -537,6 +543,25 @@ migr_diff_compute(List *live, List *want)
 	}
 
 	/*
+	 * the columns whose type changes: ALTER COLUMN TYPE, or an enum made
+	 * again
+	 */
+	hash_seq_init(&seq, table);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->live == NULL || strcmp(e->live->kind, "column") != 0)
+			continue;
+		if (e->status == DS_ALTER)
+			e->retyped = true;
+		else
+		{
+			DiffEntry  *t = entry_for(table, psprintf("type %s", line_of(e->live->extra, 2)), false);
+
+			e->retyped = t != NULL && t->status == DS_ENUM;
+		}
+	}
+
+	/*
 	 * Whatever depends on an object that is dropped is dropped and created
 	 * again; views, policies, triggers and defaults also when a column they
 	 * use changes type.  Repeat until nothing more changes.
@@ -562,8 +587,7 @@ migr_diff_compute(List *live, List *want)
 				if (d == NULL)
 					continue;
 				if (d->status == DS_REMOVE || d->status == DS_REPLACE ||
-					(d->status == DS_ALTER && strcmp(d->live->kind, "column") == 0 &&
-					 follows_type_change(e->live->kind)))
+					(d->retyped && follows_type_change(e->live->kind)))
 				{
 					e->status = DS_REPLACE;
 					changed = true;
@@ -705,6 +729,8 @@ desired_error_callback(void *arg)
 			chars++;
 		}
 		errcontext("desired schema, line %d", migr_line_of(ctx->sql, bytes));
+		/* the position is in the desired schema, not in the caller's query */
+		errposition(0);
 	}
 }
 
@@ -832,6 +858,8 @@ migr_diff_describe_desired(const char *sql, List *schemas, bool default_schemas,
 		}
 		foreach(lc, schemas)
 		{
+			if (!OidIsValid(get_namespace_oid(lfirst(lc), true)))
+				continue;		/* the desired SQL may create it */
 			run_sql(psprintf("ALTER SCHEMA %s RENAME TO %s",
 							 quote_identifier(lfirst(lc)),
 							 quote_identifier(psprintf("migr_aside_%d_%d",
@@ -958,4 +986,81 @@ migr_diff_section(List *rows, bool upgrade)
 						 sql ? sql : "-- (this difference cannot be undone)");
 	}
 	return buf.data;
+}
+
+/* ---------------------------------------------------------------------
+ * Drift: the live schema against the description recorded after the last
+ * operation that changed it
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Record the description of the schemas compared by default, after
+ * "operation" changed the schema.  SPI must be connected; the catalog is
+ * written as the extension owner.
+ */
+void
+migr_drift_record(const char *operation)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MigrOwnerScope scope;
+	List	   *schemas;
+	List	   *objects;
+
+	migr_owner_begin(&scope);
+	schemas = migr_describe_default_schemas();
+	objects = migr_describe_schemas(schemas, cxt);
+	(void) migr_catalog_save_schema_record(objects, schemas, operation);
+	migr_owner_end(&scope);
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
+ * The differences between the live schema and the recorded one, as rows
+ * whose upgrade brings the live schema back to the record; "recorded" says
+ * whether there is a record at all.  SPI must be connected.
+ */
+List *
+migr_drift_rows(bool *recorded)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MigrOwnerScope scope;
+	List	   *record;
+	List	   *schemas;
+	List	   *live;
+	List	   *rows;
+	ListCell   *lc;
+
+	migr_owner_begin(&scope);
+	*recorded = migr_catalog_load_schema_record(&record, &schemas, cxt);
+	migr_owner_end(&scope);
+	MemoryContextSwitchTo(cxt);
+	if (!*recorded)
+		return NIL;
+
+	/* the recorded schemas, and any schema made since */
+	foreach(lc, migr_describe_default_schemas())
+	{
+		if (!list_has_string(schemas, lfirst(lc)))
+			schemas = lappend(schemas, lfirst(lc));
+	}
+	live = migr_describe_schemas(schemas, cxt);
+	MemoryContextSwitchTo(cxt);
+	rows = migr_diff_compute(live, record);
+
+	/* say what happened to the live schema, not what the upgrade does */
+	foreach(lc, rows)
+	{
+		MigrDiffRow *r = lfirst(lc);
+
+		if (r->removal)
+			r->change = psprintf("created outside migr (the upgrade drops it)%s",
+								 r->change + strlen("removed"));
+		else if (r->addition)
+			r->change = psprintf("dropped outside migr (the upgrade creates it again)%s",
+								 r->change + strlen("added"));
+		else
+			r->change = psprintf("changed outside migr: %s", r->change);
+	}
+	return rows;
 }

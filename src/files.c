@@ -1207,6 +1207,8 @@ migr_autogenerate(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
+	/* it runs the desired schema's DDL, even though it rolls it back */
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -278,6 +278,12 @@ typedef struct MigrObject
 	List	   *deps;			/* keys of the objects it depends on */
 } MigrObject;
 
+/* catalog.c: the description recorded after each operation (drift) */
+extern bool migr_catalog_save_schema_record(List *objects, List *schemas,
+											const char *operation);
+extern bool migr_catalog_load_schema_record(List **objects, List **schemas,
+											MemoryContext into);
+
 extern List *migr_describe_default_schemas(void);
 extern List *migr_describe_schemas(List *schemas, MemoryContext into);
 
@@ -537,6 +543,8 @@ extern List *migr_diff_describe_desired(const char *sql, List *schemas,
 										MemoryContext into);
 extern List *migr_diff_against(const char *desired, List *schemas);
 extern char *migr_diff_section(List *rows, bool upgrade);
+extern void migr_drift_record(const char *operation);
+extern List *migr_drift_rows(bool *recorded);
 
 /* ---------------------------------------------------------------------
  * apply.c: the step engine

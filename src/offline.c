@@ -538,6 +538,8 @@ step_end(const char *id, bool up, const char *target, const MigrCaller *caller)
 	migr_catalog_record_step(&rec, caller);
 
 	migr_owner_end(&scope);
+	/* what the schema is now, for migr_check() */
+	migr_drift_record(rec.operation);
 	SPI_finish();
 
 	/*

@@ -24,6 +24,7 @@
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_diff);
+PG_FUNCTION_INFO_V1(migr_check);
 
 /* Put the rows of a diff into the function's result. */
 static void
@@ -94,6 +95,8 @@ migr_diff(PG_FUNCTION_ARGS)
 	char	   *desired;
 	List	   *rows;
 
+	/* it runs DDL, even though it rolls it back */
+	migr_check_can_change(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -105,6 +108,32 @@ migr_diff(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rows = migr_diff_against(desired, schemas);
+	emit_rows(fcinfo, rows);
+	SPI_finish();
+	PG_RETURN_NULL();
+}
+
+/*
+ * migr_check()
+ * RETURNS TABLE (step integer, kind text, schema_name text, object_name text,
+ *				  change text, upgrade text, downgrade text,
+ *				  destructive boolean)
+ *
+ * Drift: what differs between the live schema and the description migr
+ * recorded after its last operation that changed the schema.  The upgrade
+ * column brings the live schema back to the record; empty without drift
+ * (or before any operation recorded a description).
+ */
+Datum
+migr_check(PG_FUNCTION_ARGS)
+{
+	List	   *rows;
+	bool		recorded;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rows = migr_drift_rows(&recorded);
 	emit_rows(fcinfo, rows);
 	SPI_finish();
 	PG_RETURN_NULL();

@@ -194,6 +194,18 @@ migr_status(PG_FUNCTION_ARGS)
 
 	migr_owner_end(&scope);
 	MemoryContextSwitchTo(fn_cxt);
+	{
+		/* drift: does the live schema differ from the recorded one? */
+		bool		recorded;
+		List	   *drift = migr_drift_rows(&recorded);
+		size_t		len = strlen(json);
+
+		MemoryContextSwitchTo(fn_cxt);
+		Assert(len > 0 && json[len - 1] == '}');
+		json[len - 1] = '\0';
+		json = psprintf("%s, \"drift\": %s}", json,
+						!recorded ? "null" : drift != NIL ? "true" : "false");
+	}
 	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -484,6 +484,26 @@ like($err, qr/^migration "f1" \(upgrade\), statement 2, line 3\nmigration file "
 	'deploy: updated and loaded again, the error names the file and the line in it');
 is($node->safe_psql('files_old', q{SELECT to_regclass('f_1') IS NULL}), 't', 'deploy: nothing was applied');
 
+# Schema diff and drift (issue 13): a database updated from 0.1 records
+# nothing until an operation runs (migr_status() says drift is unknown,
+# migr_check() is empty); the operations above recorded the schema, and
+# ad-hoc changes are reported.
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', 'CREATE DATABASE drift_old');
+$node->safe_psql('drift_old', q{CREATE EXTENSION migr VERSION '0.1'; CREATE TABLE t_x (i int); ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('drift_old', q{SELECT coalesce(migr_status()->>'drift', 'unknown') || ':' || (SELECT count(*) FROM migr_check())}),
+	'unknown:0', 'drift: updated with nothing recorded yet, migr_status() says unknown and migr_check() is empty');
+like($node->safe_psql('old', q{SELECT operation || ':' || array_to_string(schemas, ',') FROM migr.schema_record_info}),
+	qr/^(upgrade|downgrade):public$/, 'drift: the operations after the update recorded the schema');
+is($node->safe_psql('old', q{SELECT count(*) FROM migr.schema_record WHERE key = 'table public.t_a'}), '1',
+	'drift: with the tables the history made');
+is($node->safe_psql('old', q{SELECT migr_status()->>'drift'}), 'false', 'drift: none');
+$node->safe_psql('old', q{CREATE TABLE t_adhoc (i int)});
+is($node->safe_psql('old', q{SELECT string_agg(kind || ' ' || object_name || ': ' || upgrade, ',') FROM migr_check()}),
+	'table t_adhoc: DROP TABLE public.t_adhoc;', 'drift: an ad-hoc table is reported, with its undoing statement');
+is($node->safe_psql('old', q{SELECT count(*) FROM migr_diff('CREATE TABLE t_new (i int);', '{nowhere}')}), '0',
+	'migr_diff works in the updated database');
+
 # ---------------------------------------------------------------------------
 # Switching from other tools (section "Switching from other tools"): the
 # updated database adopts what another tool's version table says, logged

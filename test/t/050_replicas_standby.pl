@@ -95,6 +95,8 @@ my %writing = (
 	'migr_downgrade_each(text)'     => q{CALL migr_downgrade_each('a1')},
 	'migr_load(text,text)' =>
 	  q{SELECT migr_load(E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n')},
+	'migr_diff(text,text[])'        => q{SELECT * FROM migr_diff('CREATE TABLE t_x (i int);')},
+	'migr_autogenerate(text,text,text)' => q{SELECT * FROM migr_autogenerate('x', 'CREATE TABLE t_x (i int);')},
 	'migr_load(text[],text[])' =>
 	  q{SELECT * FROM migr_load(ARRAY[E'-- migr:revision f1\n-- migr:down_revision d1\n-- migr:message f\n-- migr:upgrade\nCREATE TABLE t_f (i int);\n'])},
 	'migr_load_directory(text[],text[])' =>
