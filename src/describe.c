@@ -174,7 +174,9 @@
 "         greatest(c.relid, CASE WHEN c.typnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)" \
 "                               THEN c.typoid ELSE 0 END, coalesce(c.adoid, 0))::int8, c.attnum," \
 "         c.q || E'\\n' || quote_ident(c.attname) || E'\\n' || c.typ || E'\\n' || c.coll || E'\\n' || c.attgenerated::text || c.attidentity::text || E'\\n' || c.relkind::text," \
-"         'pg_class'::regclass::oid, c.relid, c.attnum::int, 'pg_class'::regclass::oid, c.relid" \
+"         'pg_class'::regclass::oid, c.relid, c.attnum::int," \
+"         CASE WHEN c.attgenerated = 's' THEN 'pg_attrdef'::regclass::oid ELSE 'pg_class'::regclass::oid END," \
+"         CASE WHEN c.attgenerated = 's' THEN c.adoid ELSE c.relid END" \
 "    FROM coldef c" \
 /* column defaults */ \
 "  UNION ALL" \
@@ -286,7 +288,8 @@
 "    FROM rel r WHERE r.relkind IN ('r', 'p', 'v', 'm'))," \
 "deps AS (" \
 "  SELECT o.key, array_agg(DISTINCT t.key) AS deps" \
-"    FROM objs o JOIN pg_depend d ON d.classid = o.dcls AND d.objid = o.dobj AND d.objsubid = o.objsub" \
+"    FROM objs o JOIN pg_depend d ON d.classid = o.dcls AND d.objid = o.dobj" \
+"         AND d.objsubid = CASE WHEN o.dcls = 'pg_attrdef'::regclass THEN 0 ELSE o.objsub END" \
 "    JOIN targets t ON t.cls = d.refclassid AND t.objid = d.refobjid AND t.objsub = d.refobjsubid" \
 "   WHERE d.deptype IN ('n', 'a') AND t.key <> o.key" \
 "   GROUP BY o.key)" \

@@ -179,9 +179,10 @@ change_status(MigrObject *live, MigrObject *want)
 static bool
 follows_type_change(const char *kind)
 {
+	/* a column that depends on a column is a generated one */
 	return strcmp(kind, "view") == 0 || strcmp(kind, "materialized view") == 0 ||
 		strcmp(kind, "policy") == 0 || strcmp(kind, "trigger") == 0 ||
-		strcmp(kind, "default") == 0;
+		strcmp(kind, "default") == 0 || strcmp(kind, "column") == 0;
 }
 
 /* Are the object's statements part of its parent's CREATE or DROP? */
