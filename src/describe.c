@@ -83,6 +83,10 @@
 "         CASE WHEN c.attnotnull THEN ' NOT NULL' ELSE '' END AS inline," \
 "         'column ' || c.q || '.' || quote_ident(c.attname) AS key" \
 "    FROM col c)," \
+"colagg AS (" \
+"  SELECT cd.relid, string_agg(cd.inline, ', ' ORDER BY cd.attnum) AS inline," \
+"         string_agg(cd.def, ', ' ORDER BY cd.attnum) AS defs" \
+"    FROM coldef cd GROUP BY cd.relid)," \
 "objs AS (" \
 /* schemas */ \
 "  SELECT 'schema'::text AS kind, n.nspname::text AS schema_name, n.nspname::text AS object_name," \
@@ -158,13 +162,13 @@
 "           format('CREATE TABLE %s PARTITION OF %s %s%s;', r.q, p.q, pg_get_expr(r.relpartbound, r.oid)," \
 "                  coalesce(' PARTITION BY ' || pg_get_partkeydef(r.oid), ''))" \
 "         ELSE format('CREATE %sTABLE %s (%s)%s;', CASE r.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END, r.q," \
-"                  coalesce((SELECT string_agg(cd.inline, ', ' ORDER BY cd.attnum) FROM coldef cd WHERE cd.relid = r.oid), '')," \
+"                  coalesce(ca.inline, '')," \
 "                  coalesce(' PARTITION BY ' || pg_get_partkeydef(r.oid), '')) END," \
 "         format('DROP TABLE %s;', r.q), 'TABLE ' || r.q, r.oid::int8, 0," \
-"         r.relkind::text || coalesce((SELECT string_agg(cd.def, ', ' ORDER BY cd.attnum) FROM coldef cd WHERE cd.relid = r.oid), '')," \
+"         r.relkind::text || coalesce(ca.defs, '')," \
 "         'pg_class'::regclass::oid, r.oid, 0, 'pg_class'::regclass::oid, r.oid" \
 "    FROM rel r LEFT JOIN pg_inherits i ON r.relispartition AND i.inhrelid = r.oid" \
-"    LEFT JOIN rel p ON p.oid = i.inhparent" \
+"    LEFT JOIN rel p ON p.oid = i.inhparent LEFT JOIN colagg ca ON ca.relid = r.oid" \
 "   WHERE r.relkind IN ('r', 'p')" \
 /* columns */ \
 "  UNION ALL" \
@@ -195,55 +199,55 @@
 /* constraints of tables */ \
 "  UNION ALL" \
 "  SELECT 'constraint', r.nspname, r.relname || '.' || c.conname, 'constraint ' || r.q || '.' || quote_ident(c.conname), 'table ' || r.q," \
-"         pg_get_constraintdef(c.oid)," \
-"         format('ALTER TABLE %s ADD CONSTRAINT %I %s;', r.q, c.conname, pg_get_constraintdef(c.oid))," \
+"         x.d, format('ALTER TABLE %s ADD CONSTRAINT %I %s;', r.q, c.conname, x.d)," \
 "         format('ALTER TABLE %s DROP CONSTRAINT %I;', r.q, c.conname), format('CONSTRAINT %I ON %s', c.conname, r.q)," \
 "         c.oid::int8, 0, c.contype::text || r.relkind::text || E'\\n' || r.q || E'\\n' || quote_ident(c.conname)," \
 "         'pg_constraint'::regclass::oid, c.oid, 0, 'pg_constraint'::regclass::oid, c.oid" \
 "    FROM rel r JOIN pg_constraint c ON c.conrelid = r.oid" \
+"    CROSS JOIN LATERAL (SELECT pg_get_constraintdef(c.oid) AS d) x" \
 "   WHERE r.relkind IN ('r', 'p') AND c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conislocal AND c.conparentid = 0" \
 /* indexes not made by a constraint, nor attached to a parent's index */ \
 "  UNION ALL" \
 "  SELECT 'index', r.nspname, ic.relname, 'index ' || format('%I.%I', r.nspname, ic.relname), CASE WHEN r.relkind = 'm' THEN 'materialized view ' ELSE 'table ' END || r.q," \
-"         regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')," \
-"         regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ') || ';'," \
+"         x.d, x.d || ';'," \
 "         format('DROP INDEX %I.%I;', r.nspname, ic.relname), format('INDEX %I.%I', r.nspname, ic.relname)," \
 "         ic.oid::int8, 0, r.q, 'pg_class'::regclass::oid, ic.oid, 0, 'pg_class'::regclass::oid, ic.oid" \
 "    FROM rel r JOIN pg_index i ON i.indrelid = r.oid JOIN pg_class ic ON ic.oid = i.indexrelid" \
+"    CROSS JOIN LATERAL (SELECT replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ') AS d) x" \
 "   WHERE NOT ic.relispartition" \
 "     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ic.oid AND c.contype IN ('p', 'u', 'x') AND c.conrelid = r.oid)" \
 /* views and materialized views */ \
 "  UNION ALL" \
 "  SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, r.nspname, r.relname," \
 "         CASE r.relkind WHEN 'v' THEN 'view ' ELSE 'materialized view ' END || r.q, NULL," \
-"         coalesce(array_to_string(r.reloptions, ', '), '') || pg_get_viewdef(r.oid)," \
-"         CASE r.relkind WHEN 'v' THEN format('CREATE VIEW %s%s AS %s', r.q, coalesce(' WITH (' || array_to_string(r.reloptions, ', ') || ')', ''), pg_get_viewdef(r.oid))" \
-"              ELSE format('CREATE MATERIALIZED VIEW %s AS %s WITH DATA;', r.q, rtrim(pg_get_viewdef(r.oid), ';')) END," \
+"         coalesce(array_to_string(r.reloptions, ', '), '') || x.d," \
+"         CASE r.relkind WHEN 'v' THEN format('CREATE VIEW %s%s AS %s', r.q, coalesce(' WITH (' || array_to_string(r.reloptions, ', ') || ')', ''), x.d)" \
+"              ELSE format('CREATE MATERIALIZED VIEW %s AS %s WITH DATA;', r.q, rtrim(x.d, ';')) END," \
 "         format('DROP %s %s;', CASE r.relkind WHEN 'v' THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END, r.q)," \
 "         CASE r.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || r.q, r.oid::int8, 0, NULL," \
 "         'pg_class'::regclass::oid, r.oid, 0, 'pg_rewrite'::regclass::oid," \
 "         (SELECT w.oid FROM pg_rewrite w WHERE w.ev_class = r.oid AND w.rulename = '_RETURN')" \
-"    FROM rel r WHERE r.relkind IN ('v', 'm')" \
+"    FROM rel r CROSS JOIN LATERAL (SELECT pg_get_viewdef(r.oid) AS d) x WHERE r.relkind IN ('v', 'm')" \
 /* functions and procedures */ \
 "  UNION ALL" \
 "  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname, p.proname || '(' || x.args || ')'," \
-"         'function ' || format('%I.%I(%s)', n.nspname, p.proname, x.args), NULL, pg_get_functiondef(p.oid)," \
-"         pg_get_functiondef(p.oid) || ';', format('DROP %s %I.%I(%s);', x.what, n.nspname, p.proname, x.args)," \
+"         'function ' || format('%I.%I(%s)', n.nspname, p.proname, x.args), NULL, x.d," \
+"         x.d || ';', format('DROP %s %I.%I(%s);', x.what, n.nspname, p.proname, x.args)," \
 "         format('%s %I.%I(%s)', x.what, n.nspname, p.proname, x.args), p.oid::int8, 0," \
 "         p.prokind::text || coalesce(pg_get_function_result(p.oid), '') || E'\\n' || pg_get_function_arguments(p.oid)," \
 "         'pg_proc'::regclass::oid, p.oid, 0, 'pg_proc'::regclass::oid, p.oid" \
 "    FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace" \
-"    CROSS JOIN LATERAL (SELECT pg_get_function_identity_arguments(p.oid) AS args," \
+"    CROSS JOIN LATERAL (SELECT pg_get_function_identity_arguments(p.oid) AS args, pg_get_functiondef(p.oid) AS d," \
 "                               CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS what) x" \
 "   WHERE p.prokind IN ('f', 'p')" \
 "     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)" \
 /* triggers */ \
 "  UNION ALL" \
 "  SELECT 'trigger', r.nspname, r.relname || '.' || t.tgname, 'trigger ' || r.q || '.' || quote_ident(t.tgname)," \
-"         CASE r.relkind WHEN 'v' THEN 'view ' ELSE 'table ' END || r.q, pg_get_triggerdef(t.oid), pg_get_triggerdef(t.oid) || ';'," \
+"         CASE r.relkind WHEN 'v' THEN 'view ' ELSE 'table ' END || r.q, x.d, x.d || ';'," \
 "         format('DROP TRIGGER %I ON %s;', t.tgname, r.q), format('TRIGGER %I ON %s', t.tgname, r.q), t.oid::int8, 0, NULL," \
 "         'pg_trigger'::regclass::oid, t.oid, 0, 'pg_trigger'::regclass::oid, t.oid" \
-"    FROM rel r JOIN pg_trigger t ON t.tgrelid = r.oid" \
+"    FROM rel r JOIN pg_trigger t ON t.tgrelid = r.oid CROSS JOIN LATERAL (SELECT pg_get_triggerdef(t.oid) AS d) x" \
 "   WHERE NOT t.tgisinternal AND t.tgparentid = 0" \
 /* row level security */ \
 "  UNION ALL" \

@@ -39,6 +39,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "common/hashfn.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -57,11 +58,9 @@ typedef enum DiffStatus
 	DS_ENUM						/* enum values added or removed */
 } DiffStatus;
 
-#define DIFF_KEY_LEN 1024
-
 typedef struct DiffEntry
 {
-	char		key[DIFF_KEY_LEN];
+	const char *key;			/* hash key: the object's key */
 	MigrObject *live;
 	MigrObject *want;
 	DiffStatus	status;
@@ -126,15 +125,32 @@ list_has_string(List *list, const char *s)
 	return false;
 }
 
+/* Hash and match of the entries' keys: the strings they point to. */
+static uint32
+key_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+key_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * The entry of "key"; with "create", made when missing ("key" must then
+ * live as long as the table).
+ */
 static DiffEntry *
 entry_for(HTAB *table, const char *key, bool create)
 {
-	char		buf[DIFF_KEY_LEN];
 	bool		found;
 	DiffEntry  *e;
 
-	strlcpy(buf, key, DIFF_KEY_LEN);
-	e = hash_search(table, buf, create ? HASH_ENTER : HASH_FIND, &found);
+	e = hash_search(table, &key, create ? HASH_ENTER : HASH_FIND, &found);
 	if (e != NULL && create && !found)
 	{
 		e->live = e->want = NULL;
@@ -519,11 +535,13 @@ migr_diff_compute(List *live, List *want)
 	List	   *rows = NIL;
 	bool		changed;
 
-	ctl.keysize = DIFF_KEY_LEN;
+	ctl.keysize = sizeof(const char *);
 	ctl.entrysize = sizeof(DiffEntry);
+	ctl.hash = key_hash;
+	ctl.match = key_match;
 	ctl.hcxt = CurrentMemoryContext;
 	table = hash_create("migr diff", 1024 + list_length(live) + list_length(want),
-						&ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+						&ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 
 	foreach(lc, live)
 		entry_for(table, ((MigrObject *) lfirst(lc))->key, true)->live = lfirst(lc);
