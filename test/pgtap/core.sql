@@ -21,11 +21,11 @@ SELECT function_returns('migr_revision', ARRAY['text', 'text', 'text', 'text', '
 SELECT function_returns('migr_merge', ARRAY['text[]', 'text', 'text'], 'text');
 SELECT function_returns('migr_current', 'setof text');
 SELECT function_returns('migr_show', ARRAY['text'], 'migr.revision_info');
-SELECT tables_are('migr', ARRAY['revisions', 'branch_labels', 'applied', 'version', 'log', 'state', 'launch', 'in_progress']);
+SELECT tables_are('migr', ARRAY['revisions', 'branch_labels', 'applied', 'version', 'log', 'state', 'launch', 'in_progress', 'schema_record', 'schema_record_info']);
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
              FROM pg_extension e, unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
             WHERE e.extname = 'migr'),
-          ARRAY['applied', 'branch_labels', 'in_progress', 'launch', 'log', 'log_seq', 'revision_seq', 'revisions', 'run_seq', 'version'],
+          ARRAY['applied', 'branch_labels', 'in_progress', 'launch', 'log', 'log_seq', 'revision_seq', 'revisions', 'run_seq', 'schema_record', 'schema_record_info', 'version'],
           'every catalog table and sequence but migr.state is extension configuration');
 SELECT ok(NOT has_function_privilege('public', 'migr_upgrade(text,boolean)', 'EXECUTE'), 'PUBLIC cannot migr_upgrade');
 SELECT ok(NOT has_function_privilege('public', 'migr_show(text)', 'EXECUTE'), 'PUBLIC cannot migr_show');
