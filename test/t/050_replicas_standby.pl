@@ -60,6 +60,7 @@ my %reading = (
 	'migr_rollback_check(text)'  => q{SELECT string_agg(r::text, '|') FROM migr_rollback_check('a1') r},
 	'migr_check_head(text,boolean)' => q{SELECT migr_check_head('m1')},
 	'migr_status()'              => q{SELECT s - 'checked_at' FROM migr_status() s},
+	'migr_check()'               => q{SELECT string_agg(c::text, '|') FROM migr_check() c},
 	'migr_plan(text,text)'       => q{SELECT string_agg(p::text, '|') FROM migr_plan('head') p},
 	'migr_lint(text)'            => q{SELECT string_agg(l::text, '|') FROM migr_lint() l},
 	'migr_script(text,text)'     => q{SELECT regexp_replace(migr_script('head'), 'generated [^\n]*', '')},
