@@ -67,6 +67,8 @@ typedef struct DiffEntry
 	bool		implied;		/* part of its table's CREATE or DROP */
 	bool		retyped;		/* a column whose type changes in place, or
 								 * whose enum type is made again */
+	const char *cause;			/* unchanged itself, made again around the
+								 * change of this object (a key), or NULL */
 	int			drop_row;		/* index in the result of its drop row, or -1 */
 	int			create_row;		/* likewise for its create row */
 } DiffEntry;
@@ -157,6 +159,7 @@ entry_for(HTAB *table, const char *key, bool create)
 		e->status = DS_SAME;
 		e->implied = false;
 		e->retyped = false;
+		e->cause = NULL;
 		e->drop_row = e->create_row = -1;
 	}
 	return e;
@@ -608,6 +611,8 @@ migr_diff_compute(List *live, List *want)
 				if (d->status == DS_REMOVE || d->status == DS_REPLACE ||
 					(d->retyped && follows_type_change(e->live->kind)))
 				{
+					if (e->status == DS_SAME)
+						e->cause = d->key;
 					e->status = DS_REPLACE;
 					changed = true;
 					break;
@@ -640,9 +645,11 @@ migr_diff_compute(List *live, List *want)
 		CHECK_FOR_INTERRUPTS();
 		r = new_row(e->live,
 					e->status == DS_REMOVE ? "removed" :
+					e->cause ? psprintf("unchanged, dropped here and created again further down, around the change of %s", e->cause) :
 					"differs: dropped here, created again further down",
 					e->live->drop_sql, create_statements(table, e->live, false));
 		r->removal = e->status == DS_REMOVE;
+		r->collateral = e->cause != NULL;
 		rows = lappend(rows, r);
 	}
 	foreach(lc, creates)
@@ -662,8 +669,11 @@ migr_diff_compute(List *live, List *want)
 				r->addition = true;
 				break;
 			case DS_REPLACE:
-				r = new_row(w, "differs: created again (dropped further up)",
+				r = new_row(w, e->cause ?
+							psprintf("unchanged, created again (dropped further up), around the change of %s", e->cause) :
+							"differs: created again (dropped further up)",
 							create_statements(table, w, true), w->drop_sql);
+				r->collateral = e->cause != NULL;
 				break;
 			case DS_SET:
 				r = new_row(w, change_words(e), w->create_sql, l->create_sql);
@@ -1078,7 +1088,7 @@ migr_drift_rows(bool *recorded)
 		else if (r->addition)
 			r->change = psprintf("dropped outside migr (the upgrade creates it again)%s",
 								 r->change + strlen("added"));
-		else
+		else if (!r->collateral)
 			r->change = psprintf("changed outside migr: %s", r->change);
 	}
 	return rows;
