@@ -534,8 +534,8 @@ typedef struct MigrDiffRow
 	MigrObject *object;			/* the object the row is about */
 	bool		addition;		/* it adds the object */
 	bool		removal;		/* it removes the object */
-	bool		collateral;		/* the object is unchanged: made again
-								 * around another change */
+	bool		collateral;		/* the object is unchanged: made again around
+								 * another change */
 	const char *rename_hint;	/* a RENAME that may be meant, or NULL */
 } MigrDiffRow;
 
