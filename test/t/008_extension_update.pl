@@ -154,7 +154,8 @@ my %readers = (
 	'migr_validate'       => q{SELECT count(*) FROM migr_validate()},
 	'migr_graph'          => q{SELECT migr_graph('dot') || migr_graph('mermaid')},
 	'migr_script'         => q{SELECT regexp_replace(migr_script('head'), 'generated [^\n]*', '')},
-	'migr_status'         => q{SELECT s - 'launched' - 'last_operation' - 'in_progress' FROM migr_status() s},
+	# drift differs: the updated database recorded no schema under 0.1 (below)
+	'migr_status'         => q{SELECT s - 'launched' - 'last_operation' - 'in_progress' - 'drift' FROM migr_status() s},
 	'migr_upgrade dry run' => q{SELECT string_agg(concat_ws(' ', step, revision, direction, locks, rewritten, error), '|')
                                   FROM migr_upgrade('head', dry_run => true)},);
 foreach my $f (sort keys %readers)
