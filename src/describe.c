@@ -281,7 +281,16 @@
 "         format('COMMENT ON %s IS %L;', o.target, d.description), format('COMMENT ON %s IS NULL;', o.target)," \
 "         NULL, o.sortkey, o.subrank + 100000, o.kind, NULL, NULL, NULL, NULL, NULL, ARRAY[o.key]" \
 "    FROM objs o JOIN pg_description d ON d.classoid = o.cls AND d.objoid = o.objid AND d.objsubid = o.objsub" \
-"   WHERE o.target IS NOT NULL)," \
+"   WHERE o.target IS NOT NULL)"
+
+/*
+ * The description's last part: with the dependencies between the described
+ * objects (what the differ makes again around a change), or without them
+ * (enough to tell whether anything differs, and for the recorded side of a
+ * comparison, whose dependencies are never used).
+ */
+#define DESCRIBE_WITH_DEPS_SQL \
+DESCRIBE_SQL "," \
 "targets AS (" \
 "  SELECT o.cls, o.objid, o.objsub, o.key FROM objs o WHERE o.cls IS NOT NULL" \
 "  UNION ALL" \
@@ -300,6 +309,12 @@
 "SELECT c.kind, c.schema_name, c.object_name, c.key, c.parent, c.def, c.create_sql, c.drop_sql, c.target," \
 "       c.sortkey, c.subrank, c.extra, coalesce(c.deps, d.deps, '{}')" \
 "  FROM commented c LEFT JOIN deps d ON d.key = c.key"
+
+#define DESCRIBE_WITHOUT_DEPS_SQL \
+DESCRIBE_SQL \
+" SELECT c.kind, c.schema_name, c.object_name, c.key, c.parent, c.def, c.create_sql, c.drop_sql, c.target," \
+"       c.sortkey, c.subrank, c.extra, coalesce(c.deps, '{}')" \
+"  FROM commented c"
 
 /*
  * The schemas that migr_diff and drift compare by default: every schema
@@ -361,11 +376,12 @@ migr_describe_default_schemas(void)
 
 /*
  * Describe the objects of the schemas named in "schemas" (a List of
- * char *).  The result is a List of MigrObject, allocated in "into";
- * SPI must be connected.
+ * char *), with the dependencies between them when "with_deps".  The
+ * result is a List of MigrObject, allocated in "into"; SPI must be
+ * connected.
  */
 List *
-migr_describe_schemas(List *schemas, MemoryContext into)
+migr_describe_schemas(List *schemas, bool with_deps, MemoryContext into)
 {
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		args[1];
@@ -373,7 +389,8 @@ migr_describe_schemas(List *schemas, MemoryContext into)
 	MemoryContext caller = CurrentMemoryContext;
 
 	args[0] = migr_text_list_to_array(schemas);
-	exec_unqualified(DESCRIBE_SQL, 1, argtypes, args);
+	exec_unqualified(with_deps ? DESCRIBE_WITH_DEPS_SQL : DESCRIBE_WITHOUT_DEPS_SQL,
+					 1, argtypes, args);
 
 	MemoryContextSwitchTo(into);
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -925,7 +925,7 @@ migr_diff_describe_desired(const char *sql, List *schemas, bool default_schemas,
 		error_context_stack = errcallback.previous;
 
 		described = default_schemas ? migr_describe_default_schemas() : schemas;
-		result = migr_describe_schemas(described, into);
+		result = migr_describe_schemas(described, false, into);
 
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -970,7 +970,7 @@ migr_diff_against(const char *desired, List *schemas)
 				 errhint("Generate migrations in development or staging, and deploy them to production with migr_upgrade().")));
 	if (!given)
 		schemas = migr_describe_default_schemas();
-	live = migr_describe_schemas(schemas, cxt);
+	live = migr_describe_schemas(schemas, true, cxt);
 	want = migr_diff_describe_desired(desired, schemas, !given, live, cxt);
 	return migr_diff_compute(live, want);
 }
@@ -1038,7 +1038,7 @@ migr_drift_record(const char *operation)
 
 	migr_owner_begin(&scope);
 	schemas = migr_describe_default_schemas();
-	objects = migr_describe_schemas(schemas, cxt);
+	objects = migr_describe_schemas(schemas, false, cxt);
 	(void) migr_catalog_save_schema_record(objects, schemas, operation);
 	migr_owner_end(&scope);
 	MemoryContextSwitchTo(cxt);
@@ -1073,9 +1073,16 @@ migr_drift_rows(bool *recorded)
 		if (!list_has_string(schemas, lfirst(lc)))
 			schemas = lappend(schemas, lfirst(lc));
 	}
-	live = migr_describe_schemas(schemas, cxt);
+	/* without dependencies first: they matter only when something differs */
+	live = migr_describe_schemas(schemas, false, cxt);
 	MemoryContextSwitchTo(cxt);
 	rows = migr_diff_compute(live, record);
+	if (rows != NIL)
+	{
+		live = migr_describe_schemas(schemas, true, cxt);
+		MemoryContextSwitchTo(cxt);
+		rows = migr_diff_compute(live, record);
+	}
 
 	/* say what happened to the live schema, not what the upgrade does */
 	foreach(lc, rows)

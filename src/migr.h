@@ -285,7 +285,8 @@ extern bool migr_catalog_load_schema_record(List **objects, List **schemas,
 											MemoryContext into);
 
 extern List *migr_describe_default_schemas(void);
-extern List *migr_describe_schemas(List *schemas, MemoryContext into);
+extern List *migr_describe_schemas(List *schemas, bool with_deps,
+								   MemoryContext into);
 
 /* ---------------------------------------------------------------------
  * lock.c
