@@ -16,6 +16,7 @@
  *					migr_script() step running, the step's cover
  *		progress.c	what pg_stat_activity shows of a running operation
  *	1	catalog.c	reads and writes the catalog tables (as the extension owner)
+ *		describe.c	describes schemas from the server's catalogs (pg_get_*def)
  *	2	lock.c		serializes every operation that changes the catalog
  *		graph.c		the in-memory revision graph and its walks
  *		target.c	turns a target string ("head", "-1", "ab12+2") into revisions
@@ -24,6 +25,8 @@
  *					standby), confirmation, checksums, the two-deploy rule,
  *					registrants, transactions, redo, a schema at base
  *		adopt.c		what another tool's version table says is applied
+ *		diff.c		the schema differ: ordered upgrade and downgrade rows;
+ *					reading a desired schema; the drift record
  *	4	worker.c	background workers: a step outside a transaction for
  *					CALL migr_upgrade_each(), failure records that outlive
  *					the caller's transaction
@@ -35,13 +38,15 @@
  *					migr_upgrade_each()
  *		offline.c	migr_script() and the bookkeeping calls of its scripts
  *		files.c		migration files: their format (parse and write),
- *					migr_load(), migr_export(), migr_template()
+ *					migr_load(), migr_export(), migr_template(),
+ *					migr_autogenerate()
  *		integrity.c	launch, checksum validation and repair
  *		report.c	migr_history(), migr_show(), migr_lint(), migr_plan()
  *		rollback.c	migr_check_head(), migr_rollback_check()
  *		status.c	migr_status()
  *		graph_render.c	migr_graph(): the graph as Graphviz DOT or Mermaid
  *		import.c	migr_script_statements(), for bin/migr-import
+ *		schema.c	migr_diff(), migr_check()
  *		guard.c		the DDL lock-down in production (event trigger and
  *					ProcessUtility/executor hooks)
  *		restore.c	the triggers that let a restored dump keep the log and
@@ -491,32 +496,6 @@ extern MigrAdoption *migr_adopt_read(const char *tool_name, const char *table,
 extern List *migr_adopt_targets(const MigrGraph *graph, const MigrAdoption *a);
 
 /* ---------------------------------------------------------------------
- * worker.c: background workers
- * ---------------------------------------------------------------------
- */
-/* How a background worker's job ended. */
-typedef struct MigrWorkerOutcome
-{
-	bool		finished;		/* the worker said it did its job */
-	int			statement;		/* the statement it was at (1-based), or 0 */
-	ErrorData  *error;			/* its error, to raise or report; or NULL */
-} MigrWorkerOutcome;
-
-extern bool migr_worker_run(const char *function, const char *what, Oid role,
-							List *args, bool must_start, int timeout_ms,
-							MigrWorkerOutcome *outcome);
-extern void migr_worker_refuse_no_slot(const char *what);
-extern List *migr_worker_attach(Datum main_arg);
-extern void migr_worker_progress(int statement);
-extern void migr_worker_done(void);
-extern void migr_worker_exec(const char *sql);
-extern bool migr_worker_record_failure(const MigrStepRecord *rec,
-									   const char *statement, int line,
-									   const ErrorData *edata,
-									   const MigrCaller *caller);
-extern PGDLLEXPORT void migr_failure_worker_main(Datum main_arg);
-
-/* ---------------------------------------------------------------------
  * diff.c: the schema differ
  * ---------------------------------------------------------------------
  */
@@ -548,6 +527,32 @@ extern List *migr_diff_against(const char *desired, List *schemas);
 extern char *migr_diff_section(List *rows, bool upgrade);
 extern void migr_drift_record(const char *operation);
 extern List *migr_drift_rows(bool *recorded);
+
+/* ---------------------------------------------------------------------
+ * worker.c: background workers
+ * ---------------------------------------------------------------------
+ */
+/* How a background worker's job ended. */
+typedef struct MigrWorkerOutcome
+{
+	bool		finished;		/* the worker said it did its job */
+	int			statement;		/* the statement it was at (1-based), or 0 */
+	ErrorData  *error;			/* its error, to raise or report; or NULL */
+} MigrWorkerOutcome;
+
+extern bool migr_worker_run(const char *function, const char *what, Oid role,
+							List *args, bool must_start, int timeout_ms,
+							MigrWorkerOutcome *outcome);
+extern void migr_worker_refuse_no_slot(const char *what);
+extern List *migr_worker_attach(Datum main_arg);
+extern void migr_worker_progress(int statement);
+extern void migr_worker_done(void);
+extern void migr_worker_exec(const char *sql);
+extern bool migr_worker_record_failure(const MigrStepRecord *rec,
+									   const char *statement, int line,
+									   const ErrorData *edata,
+									   const MigrCaller *caller);
+extern PGDLLEXPORT void migr_failure_worker_main(Datum main_arg);
 
 /* ---------------------------------------------------------------------
  * apply.c: the step engine
