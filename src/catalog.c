@@ -10,6 +10,12 @@
  * themselves never run inside such a scope; they run as the less privileged
  * of the caller and their registrant (runner.c, plan.c).
  *
+ * This is the only file that speaks SQL to migr's tables (scripts/
+ * check-layers.sh fails on a statement naming one anywhere else).  Other
+ * files get typed results: structs and lists of them, never rows left in
+ * SPI_tuptable; the predicates several statements share ("is it applied",
+ * "the applied checksum differs") are written once, as macros below.
+ *
  * Statements are prepared once per backend (SPI_keepplan) because the
  * runner issues several of them for every step.
  *
@@ -38,6 +44,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_lsn.h"
+#include "utils/tuplestore.h"
 
 #include "migr.h"
 
@@ -70,7 +77,7 @@ typedef enum MigrQuery
 	Q_LABELS_INSERT,
 	Q_HISTORY_ROWS,
 	Q_SHOW,
-	Q_LAUNCHED,
+	Q_LAUNCH,
 	Q_MISMATCHES,
 	Q_IS_HEAD,
 	Q_DEPENDED_ON,
@@ -82,6 +89,16 @@ typedef enum MigrQuery
 	Q_REGISTRANT_OF,
 	Q_SUBSCRIPTIONS,
 	Q_SET_SOURCE,
+	Q_BEGIN_IN_PROGRESS,
+	Q_END_IN_PROGRESS,
+	Q_INSERT_LAUNCH,
+	Q_ACCEPT_REVISION_CHECKSUM,
+	Q_ACCEPT_APPLIED_CHECKSUM,
+	Q_UNACKNOWLEDGED_DESTRUCTIVE,
+	Q_STEP_REGISTRANTS,
+	Q_ALL_REVISIONS,
+	Q_STATUS,
+	Q_REVISION_NOTES,
 	MIGR_NUM_QUERIES
 } MigrQuery;
 
@@ -103,17 +120,36 @@ typedef struct MigrQueryDef
 	"(SELECT g.oid FROM pg_catalog.pg_roles g WHERE g.rolname = r.created_by)"
 
 /*
+ * The predicates and joins that several statements share, each written
+ * once.  "r" is a row of migr.revisions, "a" its row of migr.applied.
+ */
+/* Revision r with its applied row, if any. */
+#define JOIN_APPLIED \
+	"  LEFT JOIN migr.applied a ON a.revision = r.id"
+/* Is revision r applied (joined with JOIN_APPLIED)? */
+#define IS_APPLIED "a.revision IS NOT NULL"
+/* The checksum of the scripts stored now for revision r. */
+#define STORED_CHECKSUM "migr.script_checksum(r.upgrade, r.downgrade)"
+/* Applied revision r ran other scripts than those stored now. */
+#define APPLIED_CHECKSUM_DIFFERS "a.checksum <> " STORED_CHECKSUM
+/* The branch labels of revision r, sorted. */
+#define LABELS_OF_REVISION \
+	"ARRAY(SELECT l.label FROM migr.branch_labels l" \
+	"       WHERE l.revision = r.id ORDER BY l.label)"
+/* The columns of a migr.in_progress row that in_progress_row() reads. */
+#define IN_PROGRESS_COLUMNS \
+	"revision, direction, target, started_at::text, started_by::text"
+
+/*
  * The columns of a revision row, in the order fill_revision_row() reads
  * them; "r" is migr.revisions, "a" its migr.applied row if any.  The second
  * form is for a catalog still at 0.1.
  */
 #define REVISION_COLUMNS_COMMON \
 	"r.id, r.message, r.upgrade, r.downgrade, r.checksum," \
-	"       r.down_revision, r.depends_on," \
-	"       ARRAY(SELECT l.label FROM migr.branch_labels l" \
-	"              WHERE l.revision = r.id ORDER BY l.label)," \
+	"       r.down_revision, r.depends_on, " LABELS_OF_REVISION "," \
 	"       r.changes, r.destructive_statements, r.destructive," \
-	"       a.revision IS NOT NULL, a.downgrade, r.transactional,"
+	"       " IS_APPLIED ", a.downgrade, r.transactional, a.checksum,"
 #define REVISION_COLUMNS \
 	REVISION_COLUMNS_COMMON "       r.registrant, a.downgrade_registrant," \
 	"       r.filename, r.upgrade_line, r.downgrade_line"
@@ -122,13 +158,84 @@ typedef struct MigrQueryDef
 	"       NULL::text, NULL::integer, NULL::integer"
 
 #define FROM_REVISION \
-	"  FROM migr.revisions r LEFT JOIN migr.applied a ON a.revision = r.id" \
+	"  FROM migr.revisions r" JOIN_APPLIED \
 	" WHERE r.id = $1"
 #define FROM_REVISIONS \
 	"  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)" \
 	"  JOIN migr.revisions r ON r.id = u.id" \
-	"  LEFT JOIN migr.applied a ON a.revision = r.id" \
+	JOIN_APPLIED \
 	" ORDER BY u.ord"
+#define FROM_ALL_REVISIONS \
+	"  FROM migr.revisions r" JOIN_APPLIED \
+	" ORDER BY r.seq"
+
+/*
+ * migr_status(): one JSON object, assembled by the server from the
+ * catalog and the parameters of MigrStatusQuery (see migr_catalog_status).
+ */
+#define STATUS_SQL \
+	"SELECT jsonb_build_object(" \
+	"  'environment', $1," \
+	"  'confirmed', $2," \
+	"  'current', (SELECT coalesce(jsonb_agg(v.revision ORDER BY r.seq), '[]')" \
+	"                FROM migr.version v JOIN migr.revisions r ON r.id = v.revision)," \
+	"  'heads', (SELECT coalesce(jsonb_agg(r.id ORDER BY r.seq), '[]')" \
+	"              FROM migr.revisions r WHERE r.is_head)," \
+	"  'pending', $3," \
+	"  'launched', (SELECT jsonb_build_object('at', launched_at, 'by', launched_by)" \
+	"                 FROM migr.launch)," \
+	"  'checksum_mismatches', (SELECT coalesce(jsonb_agg(a.revision ORDER BY r.seq), '[]')" \
+	"      FROM migr.applied a JOIN migr.revisions r ON r.id = a.revision" \
+	"     WHERE " APPLIED_CHECKSUM_DIFFERS ")," \
+	"  'guards', jsonb_build_object(" \
+	"      'allow_adhoc_ddl', $4, 'allow_destructive', $5," \
+	"      'lock_timeout_ms', $6, 'statement_timeout_ms', $7," \
+	"      'ddl_guard', (SELECT CASE evtenabled WHEN 'D' THEN 'disabled'" \
+	"                                           WHEN 'A' THEN 'always'" \
+	"                                           ELSE 'enabled' END" \
+	"                      FROM pg_event_trigger WHERE evtname = 'migr_ddl_guard')," \
+	"      'preloaded', $8)," \
+	"  'warnings', CASE WHEN $1 = 'production' AND NOT $8 THEN jsonb_build_array(" \
+	"        'migr is not preloaded in this session: EXPLAIN ANALYZE of CREATE TABLE AS,'" \
+	"        || ' SELECT INTO and CREATE MATERIALIZED VIEW is guarded only in sessions that'" \
+	"        || ' load migr at their start; add migr to shared_preload_libraries or'" \
+	"        || ' session_preload_libraries') ELSE '[]' END || to_jsonb($11::text[])" \
+	"    || CASE WHEN $12 = 'worker' THEN jsonb_build_array(" \
+	"        'this is a Citus worker node: migr''s history lives on the coordinator'" \
+	"        || coalesce(' (' || $14 || ')', '') || '; run migr there') ELSE '[]' END," \
+	"  'citus', CASE WHEN $12 IS NOT NULL THEN jsonb_build_object(" \
+	"        'node', $12, 'group', $13, 'coordinator', $14) END," \
+	"  'in_progress', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
+	"        'revision', p.revision, 'direction', p.direction, 'target', p.target," \
+	"        'started_at', p.started_at, 'started_by', p.started_by," \
+	"        'running', p.running, 'pid', CASE WHEN p.running THEN $9 END," \
+	"        'explanation', CASE WHEN p.running" \
+	"          THEN 'a step outside a transaction (of a migr_script() script, or of'" \
+	"            || ' CALL migr_upgrade_each() in its background worker) is running'" \
+	"            || ' in process ' || $9 || '; until it ends, migr calls that change'" \
+	"            || ' the catalog fail at once (55P03) instead of holding it up.'" \
+	"          ELSE 'a step outside a transaction (of a migr_script() script, or of'" \
+	"            || ' CALL migr_upgrade_each()) began and did not finish;'" \
+	"            || ' statements outside a transaction may have run (an index built'" \
+	"            || ' CONCURRENTLY may be left invalid). Repair what it left, then run'" \
+	"            || ' the CALL again, or write the script again with migr_script() and'" \
+	"            || ' run it: the step runs again.'" \
+	"            || ' Or finish (or undo) the step by hand and record where the revision'" \
+	"            || ' is with migr_stamp().' END)" \
+	"        ORDER BY p.started_at), '[]')" \
+	"      FROM (SELECT q.*, $9 > 0 AND q.started_at =" \
+	"                   (SELECT max(started_at) FROM migr.in_progress) AS running" \
+	"              FROM migr.in_progress q) p)," \
+	"  'last_operation', (SELECT jsonb_build_object(" \
+	"        'operation', l.operation, 'target', l.target, 'revision', l.revision," \
+	"        'run_id', l.run_id," \
+	"        'steps', (SELECT count(*) FROM migr.log s WHERE s.run_id = l.run_id)," \
+	"        'at', l.started_at, 'by', l.session_user_name," \
+	"        'outcome', CASE WHEN l.error_sqlstate IS NULL THEN 'succeeded' ELSE 'failed' END," \
+	"        'error', CASE WHEN l.error_sqlstate IS NULL THEN NULL" \
+	"                      WHEN $10 THEN l.error_sqlstate || ': ' || l.error_message" \
+	"                      ELSE l.error_sqlstate END)" \
+	"      FROM migr.log l ORDER BY l.id DESC LIMIT 1))::text"
 
 static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_FETCH_REVISION] = {
@@ -142,9 +249,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"SELECT " REVISION_COLUMNS_01 FROM_REVISIONS
 	},
 	[Q_GRAPH_HEADS] = {
-		"SELECT r.id, a.revision IS NOT NULL"
-		"  FROM migr.revisions r"
-		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		"SELECT r.id, " IS_APPLIED
+		"  FROM migr.revisions r" JOIN_APPLIED
 		" WHERE r.is_head ORDER BY r.seq",
 		0, {InvalidOid}
 	},
@@ -286,15 +392,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		NAMEOID, NAMEOID, TEXTOID, TEXTOID, BOOLOID}
 	},
 	[Q_GRAPH] = {
-		"SELECT r.id, r.down_revision, r.seq, a.revision IS NOT NULL,"
-		"       CASE WHEN a.revision IS NULL THEN r.downgrade IS NOT NULL"
-		"            ELSE a.downgrade IS NOT NULL END,"
-		"       r.depends_on,"
-		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id),"
-		"       r.transactional"
-		"  FROM migr.revisions r"
-		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		"SELECT r.id, r.down_revision, r.seq, " IS_APPLIED ","
+		"       CASE WHEN " IS_APPLIED " THEN a.downgrade IS NOT NULL"
+		"            ELSE r.downgrade IS NOT NULL END,"
+		"       r.depends_on, " LABELS_OF_REVISION ", r.transactional"
+		"  FROM migr.revisions r" JOIN_APPLIED
 		" ORDER BY r.seq",
 		0, {InvalidOid}
 	},
@@ -303,19 +405,19 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		1, {TEXTOID}
 	},
 	[Q_IN_PROGRESS] = {
-		"SELECT revision, direction, target, started_at::text, started_by::text"
+		"SELECT " IN_PROGRESS_COLUMNS
 		"  FROM migr.in_progress WHERE revision = $1",
 		1, {TEXTOID}
 	},
 	[Q_NEWEST_IN_PROGRESS] = {
-		"SELECT revision, direction, target, started_at::text, started_by::text"
+		"SELECT " IN_PROGRESS_COLUMNS
 		"  FROM migr.in_progress ORDER BY started_at DESC LIMIT 1",
 		0, {InvalidOid}
 	},
 	[Q_DELETE_IN_PROGRESS] = {
 		"WITH d AS (DELETE FROM migr.in_progress WHERE revision = ANY ($1)"
 		"           RETURNING revision, direction, target, started_at, started_by)"
-		" SELECT revision, direction, target, started_at::text, started_by::text"
+		" SELECT " IN_PROGRESS_COLUMNS
 		"  FROM d ORDER BY started_at",
 		1, {TEXTARRAYOID}
 	},
@@ -352,20 +454,95 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"       IS DISTINCT FROM ($2, $3, $4)",
 		4, {TEXTOID, TEXTOID, INT4OID, INT4OID}
 	},
+	[Q_BEGIN_IN_PROGRESS] = {
+		"INSERT INTO migr.in_progress"
+		" (revision, direction, target, started_at, started_by)"
+		" VALUES ($1, $2, $3, clock_timestamp(), $4)"
+		" ON CONFLICT (revision) DO UPDATE"
+		"   SET direction = EXCLUDED.direction, target = EXCLUDED.target,"
+		"       started_at = EXCLUDED.started_at,"
+		"       started_by = EXCLUDED.started_by",
+		4, {TEXTOID, TEXTOID, TEXTOID, NAMEOID}
+	},
+	[Q_END_IN_PROGRESS] = {
+		"DELETE FROM migr.in_progress"
+		" WHERE revision = $1 AND direction = $2 RETURNING started_at",
+		2, {TEXTOID, TEXTOID}
+	},
 	[Q_IS_HEAD] = {
 		"SELECT 1 FROM migr.revisions WHERE id = $1 AND is_head",
 		1, {TEXTOID}
 	},
-	[Q_LAUNCHED] = {
-		"SELECT 1 FROM migr.launch",
+	[Q_LAUNCH] = {
+		"SELECT launched_at FROM migr.launch",
 		0, {InvalidOid}
 	},
+	[Q_INSERT_LAUNCH] = {
+		"INSERT INTO migr.launch (launched_at, launched_by) VALUES (now(), $1)",
+		1, {NAMEOID}
+	},
 	[Q_MISMATCHES] = {
-		"SELECT a.revision FROM migr.applied a"
-		"  JOIN migr.revisions r ON r.id = a.revision"
-		" WHERE a.checksum <> migr.script_checksum(r.upgrade, r.downgrade)"
+		"SELECT a.revision, a.checksum, " STORED_CHECKSUM ", a.applied_at,"
+		"       r.checksum = " STORED_CHECKSUM
+		"  FROM migr.applied a JOIN migr.revisions r ON r.id = a.revision"
+		" WHERE " APPLIED_CHECKSUM_DIFFERS
 		" ORDER BY r.seq",
 		0, {InvalidOid}
+	},
+	[Q_ACCEPT_REVISION_CHECKSUM] = {
+		"UPDATE migr.revisions SET checksum = $2 WHERE id = $1",
+		2, {TEXTOID, TEXTOID}
+	},
+	[Q_ACCEPT_APPLIED_CHECKSUM] = {
+		"UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade,"
+		"       downgrade_registrant = r.registrant"
+		"  FROM migr.revisions r"
+		" WHERE a.revision = $1 AND r.id = a.revision",
+		2, {TEXTOID, TEXTOID},
+		"UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade"
+		"  FROM migr.revisions r"
+		" WHERE a.revision = $1 AND r.id = a.revision"
+	},
+	[Q_UNACKNOWLEDGED_DESTRUCTIVE] = {
+		"SELECT r.id, s.statement"
+		"  FROM migr.revisions r,"
+		"       unnest(r.destructive_statements) AS s(statement)"
+		" WHERE r.id = ANY ($1) AND NOT r.destructive"
+		" ORDER BY r.seq",
+		1, {TEXTARRAYOID}
+	},
+	[Q_STEP_REGISTRANTS] = {
+		"SELECT s.registrant::oid, min(s.id)"
+		"  FROM (SELECT r.id, r.registrant FROM migr.revisions r"
+		"         WHERE r.id = ANY ($1)"
+		"        UNION ALL"
+		"        SELECT a.revision, a.downgrade_registrant FROM migr.applied a"
+		"         WHERE a.revision = ANY ($2)) s"
+		" GROUP BY 1 ORDER BY 2",
+		2, {TEXTARRAYOID, TEXTARRAYOID},
+		/* by the name in created_by */
+		"SELECT g.oid, min(r.id)"
+		"  FROM migr.revisions r"
+		"  LEFT JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
+		" WHERE r.id = ANY ($1) OR r.id = ANY ($2)"
+		" GROUP BY 1 ORDER BY 2"
+	},
+	[Q_ALL_REVISIONS] = {
+		"SELECT " REVISION_COLUMNS FROM_ALL_REVISIONS,
+		0, {InvalidOid},
+		"SELECT " REVISION_COLUMNS_01 FROM_ALL_REVISIONS
+	},
+	[Q_REVISION_NOTES] = {
+		"SELECT r.id, r.message, " LABELS_OF_REVISION
+		"  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
+		"  JOIN migr.revisions r ON r.id = u.id"
+		" ORDER BY u.ord",
+		1, {TEXTARRAYOID}
+	},
+	[Q_STATUS] = {
+		STATUS_SQL,
+		14, {TEXTOID, BOOLOID, INT4OID, BOOLOID, BOOLOID, INT4OID, INT4OID,
+		BOOLOID, INT4OID, BOOLOID, TEXTARRAYOID, TEXTOID, INT4OID, TEXTOID}
 	},
 	[Q_LABEL_OWNER] = {
 		"SELECT revision FROM migr.branch_labels WHERE label = $1",
@@ -381,22 +558,18 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		2, {TEXTOID, TEXTARRAYOID}
 	},
 	[Q_HISTORY_ROWS] = {
-		"SELECT r.id, r.down_revision, r.depends_on,"
-		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id ORDER BY l.label),"
+		"SELECT r.id, r.down_revision, r.depends_on, " LABELS_OF_REVISION ","
 		"       r.message, v.revision IS NOT NULL,"
 		"       r.is_head, a.applied_at, r.created_at, r.created_by"
 		"  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
 		"  JOIN migr.revisions r ON r.id = u.id"
-		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		JOIN_APPLIED
 		"  LEFT JOIN migr.version v ON v.revision = r.id"
 		" ORDER BY u.ord",
 		1, {TEXTARRAYOID}
 	},
 	[Q_SHOW] = {
-		"SELECT r.id, r.down_revision, r.depends_on,"
-		"       ARRAY(SELECT l.label FROM migr.branch_labels l"
-		"              WHERE l.revision = r.id ORDER BY l.label),"
+		"SELECT r.id, r.down_revision, r.depends_on, " LABELS_OF_REVISION ","
 		"       ARRAY(SELECT c.id FROM migr.revisions c"
 		"              WHERE c.down_revision @> ARRAY[r.id] ORDER BY c.seq),"
 		"       ARRAY(SELECT d.id FROM migr.revisions d"
@@ -405,8 +578,7 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"       r.destructive_statements, r.destructive, r.transactional, r.seq,"
 		"       r.created_at, r.created_by, r.is_head, v.revision IS NOT NULL,"
 		"       a.applied_at, a.checksum, a.stamped"
-		"  FROM migr.revisions r"
-		"  LEFT JOIN migr.applied a ON a.revision = r.id"
+		"  FROM migr.revisions r" JOIN_APPLIED
 		"  LEFT JOIN migr.version v ON v.revision = r.id"
 		" WHERE r.id = $1",
 		1, {TEXTOID}
@@ -581,6 +753,8 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 		expected = SPI_OK_INSERT;
 	else if (strncmp(query_defs[q].sql, "UPDATE", 6) == 0)
 		expected = SPI_OK_UPDATE;
+	else if (strstr(query_defs[q].sql, " RETURNING ") != NULL)
+		expected = SPI_OK_DELETE_RETURNING;
 	else
 		expected = SPI_OK_DELETE;
 	if (rc != expected)
@@ -589,28 +763,9 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 	return rc;
 }
 
-/*
- * Run a statement that is not worth preparing (used once per call, by the
- * less frequent operations); "expected" is the SPI result code it must
- * give.  Must be called inside an owner scope.
- */
-void
-migr_catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				  const char *nulls, int expected)
-{
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
-										   false, 0);
-
-	MemoryContextSwitchTo(caller_cxt);	/* as run_query does */
-	if (rc != expected)
-		elog(ERROR, "unexpected SPI result %s for \"%s\"",
-			 SPI_result_code_string(rc), sql);
-}
-
 /* Text value of column "col" (1-based) of row "row" of the last result. */
-char *
-migr_result_text(int row, int col)
+static char *
+result_text(int row, int col)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
@@ -619,8 +774,9 @@ migr_result_text(int row, int col)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-bool
-migr_result_bool(int row, int col)
+/* Boolean value of column "col" of row "row" of the last result; NULL is false. */
+static bool
+result_bool(int row, int col)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
@@ -646,6 +802,17 @@ text_array_to_list(Datum array)
 		if (!nulls[i])
 			result = lappend(result, TextDatumGetCString(elems[i]));
 	return result;
+}
+
+/* Column "col" (text[]) of row "row" of the last result as a List; NULL is NIL. */
+static List *
+result_list(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return isnull ? NIL : text_array_to_list(d);
 }
 
 Datum
@@ -704,34 +871,28 @@ result_int(int row, int col)
 static MigrRevisionRow *
 fill_revision_row(uint64 i)
 {
-	HeapTuple	tuple = SPI_tuptable->vals[i];
-	TupleDesc	desc = SPI_tuptable->tupdesc;
-	MigrRevisionRow *row;
-	bool		isnull;
-	Datum		parents;
+	MigrRevisionRow *row = palloc0(sizeof(MigrRevisionRow));
 
-	row = palloc0(sizeof(MigrRevisionRow));
-	row->id = migr_result_text(i, 1);
-	row->message = migr_result_text(i, 2);
-	row->upgrade = migr_result_text(i, 3);
-	row->downgrade = migr_result_text(i, 4);
-	row->checksum = migr_result_text(i, 5);
-	parents = SPI_getbinval(tuple, desc, 6, &isnull);
-	row->parents = isnull ? NIL : text_array_to_list(parents);
-	row->depends_on = text_array_to_list(SPI_getbinval(tuple, desc, 7, &isnull));
-	row->labels = text_array_to_list(SPI_getbinval(tuple, desc, 8, &isnull));
-	row->changes = migr_result_text(i, 9);
-	row->destructive_statements =
-		text_array_to_list(SPI_getbinval(tuple, desc, 10, &isnull));
-	row->destructive = migr_result_bool(i, 11);
-	row->applied = migr_result_bool(i, 12);
-	row->applied_downgrade = migr_result_text(i, 13);
-	row->transactional = migr_result_bool(i, 14);
-	row->registrant = result_oid(i, 15);
-	row->applied_downgrade_registrant = result_oid(i, 16);
-	row->filename = migr_result_text(i, 17);
-	row->upgrade_line = result_int(i, 18);
-	row->downgrade_line = result_int(i, 19);
+	row->id = result_text(i, 1);
+	row->message = result_text(i, 2);
+	row->upgrade = result_text(i, 3);
+	row->downgrade = result_text(i, 4);
+	row->checksum = result_text(i, 5);
+	row->parents = result_list(i, 6);
+	row->depends_on = result_list(i, 7);
+	row->labels = result_list(i, 8);
+	row->changes = result_text(i, 9);
+	row->destructive_statements = result_list(i, 10);
+	row->destructive = result_bool(i, 11);
+	row->applied = result_bool(i, 12);
+	row->applied_downgrade = result_text(i, 13);
+	row->transactional = result_bool(i, 14);
+	row->applied_checksum = result_text(i, 15);
+	row->registrant = result_oid(i, 16);
+	row->applied_downgrade_registrant = result_oid(i, 17);
+	row->filename = result_text(i, 18);
+	row->upgrade_line = result_int(i, 19);
+	row->downgrade_line = result_int(i, 20);
 	return row;
 }
 
@@ -775,7 +936,7 @@ migr_catalog_fetch_revisions(const char *const *ids, int n,
 		rows[k] = NULL;
 		if (next < SPI_processed)
 		{
-			char	   *id = migr_result_text(next, 1);
+			char	   *id = result_text(next, 1);
 
 			if (strcmp(id, ids[k]) == 0)
 				rows[k] = fill_revision_row(next++);
@@ -830,8 +991,8 @@ migr_catalog_graph_heads(bool effective_only, List **applied_flags)
 	run_query(Q_GRAPH_HEADS, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		all_heads = lappend(all_heads, migr_result_text(i, 1));
-		all_applied = lappend_int(all_applied, migr_result_bool(i, 2));
+		all_heads = lappend(all_heads, result_text(i, 1));
+		all_applied = lappend_int(all_applied, result_bool(i, 2));
 	}
 	steer_planner(false);
 
@@ -896,7 +1057,7 @@ migr_catalog_prefix_matches(const char *prefix)
 
 	run_query(Q_PREFIX, args, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
-		result = lappend(result, migr_result_text(i, 1));
+		result = lappend(result, result_text(i, 1));
 	return result;
 }
 
@@ -907,7 +1068,7 @@ migr_catalog_revision_exists(const char *id)
 	Datum		args[1] = {CStringGetTextDatum(id)};
 
 	run_query(Q_EXISTS, args, NULL);
-	return SPI_processed > 0 ? migr_result_text(0, 1) : NULL;
+	return SPI_processed > 0 ? result_text(0, 1) : NULL;
 }
 
 /* Write the branch labels of a revision, replacing its old ones. */
@@ -1027,42 +1188,104 @@ migr_catalog_label_owner(const char *label)
 	Datum		args[1] = {CStringGetTextDatum(label)};
 
 	run_query(Q_LABEL_OWNER, args, NULL);
-	return SPI_processed > 0 ? migr_result_text(0, 1) : NULL;
+	return SPI_processed > 0 ? result_text(0, 1) : NULL;
 }
 
 /*
- * Every revision with its parents, registration order, whether it is
- * applied and whether it has a downgrade script, oldest first; the rows are
- * left in SPI_tuptable for migr_graph_load().
+ * Every revision as the graph needs it (no scripts), oldest first: an
+ * array of *n rows in the current memory context.
  */
-void
-migr_catalog_graph_rows(void)
+MigrGraphRow *
+migr_catalog_graph_rows(int *n)
 {
+	MigrGraphRow *rows;
+
 	run_query(Q_GRAPH, NULL, NULL);
+	*n = (int) SPI_processed;
+	rows = palloc0(sizeof(MigrGraphRow) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		MigrGraphRow *row = &rows[i];
+		bool		isnull;
+
+		row->id = result_text(i, 1);
+		row->parents = result_list(i, 2);
+		row->seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											   SPI_tuptable->tupdesc, 3, &isnull));
+		row->applied = result_bool(i, 4);
+		row->has_downgrade = result_bool(i, 5);
+		row->depends_on = result_list(i, 6);
+		row->labels = result_list(i, 7);
+		row->transactional = result_bool(i, 8);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return rows;
 }
 
 /*
- * The history rows of the given revisions, in the given order, left in
- * SPI_tuptable; the columns are those of migr_history().
+ * Check that the rows of the last result have the columns of "desc" (the
+ * SQL function's result type), by number and type.
+ */
+static void
+check_result_shape(TupleDesc desc, const char *function)
+{
+	TupleDesc	got = SPI_tuptable->tupdesc;
+
+	if (got->natts != desc->natts)
+		elog(ERROR, "%s: catalog rows have %d columns, the result %d",
+			 function, got->natts, desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(got, i)->atttypid != TupleDescAttr(desc, i)->atttypid)
+			elog(ERROR, "%s: column %d of the catalog rows has type %u, of the result %u",
+				 function, i + 1, TupleDescAttr(got, i)->atttypid,
+				 TupleDescAttr(desc, i)->atttypid);
+}
+
+/*
+ * The migr_history() rows of the given revisions, in the given order, put
+ * into "store" (whose rows have the columns "desc" of migr_history()).
  */
 void
-migr_catalog_history_rows(List *ids)
+migr_catalog_history_rows(List *ids, Tuplestorestate *store, TupleDesc desc)
 {
 	Datum		args[1] = {migr_text_list_to_array(ids)};
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 
 	run_query(Q_HISTORY_ROWS, args, NULL);
+	check_result_shape(desc, "migr_history");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+						  values, nulls);
+		tuplestore_putvalues(store, desc, values, nulls);
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * The migr_show() row of one revision, left in SPI_tuptable; the columns
- * are those of migr.revision_info.
+ * The migr_show() row of one revision, as a tuple of "desc" (the type
+ * migr.revision_info) in the current memory context; NULL if there is no
+ * such revision.
  */
-void
-migr_catalog_show_row(const char *id)
+HeapTuple
+migr_catalog_show_row(const char *id, TupleDesc desc)
 {
 	Datum		args[1] = {CStringGetTextDatum(id)};
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	HeapTuple	result = NULL;
 
 	run_query(Q_SHOW, args, NULL);
+	check_result_shape(desc, "migr_show");
+	if (SPI_processed > 0)
+	{
+		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						  values, nulls);
+		result = heap_form_tuple(desc, values, nulls);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }
 
 /*
@@ -1074,34 +1297,125 @@ migr_catalog_show_row(const char *id)
 List *
 migr_catalog_revision_notes(List *ids)
 {
-	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		args[1] = {migr_text_list_to_array(ids)};
 	List	   *result = NIL;
 
-	migr_catalog_exec("SELECT r.id, r.message,"
-					  "       ARRAY(SELECT l.label FROM migr.branch_labels l"
-					  "              WHERE l.revision = r.id ORDER BY l.label)"
-					  "  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
-					  "  JOIN migr.revisions r ON r.id = u.id"
-					  " ORDER BY u.ord",
-					  1, argtypes, args, NULL, SPI_OK_SELECT);
+	run_query(Q_REVISION_NOTES, args, NULL);
 	if (SPI_processed != (uint64) list_length(ids))
 		elog(ERROR, "%d revisions asked for, %llu found",
 			 list_length(ids), (unsigned long long) SPI_processed);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MigrRevisionNote *note = palloc(sizeof(MigrRevisionNote));
-		bool		isnull;
 
-		note->id = migr_result_text(i, 1);
-		note->message = migr_result_text(i, 2);
-		note->labels = text_array_to_list(SPI_getbinval(SPI_tuptable->vals[i],
-														SPI_tuptable->tupdesc,
-														3, &isnull));
+		note->id = result_text(i, 1);
+		note->message = result_text(i, 2);
+		note->labels = result_list(i, 3);
 		result = lappend(result, note);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return result;
+}
+
+/*
+ * Every revision with its scripts, in registration order (a list of
+ * MigrRevisionRow *), for migr_export().
+ */
+List *
+migr_catalog_all_revisions(void)
+{
+	List	   *result = NIL;
+
+	run_query(Q_ALL_REVISIONS, NULL, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, fill_revision_row(i));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * The destructive statements of the revisions "ids" that were registered
+ * without acknowledging them (destructive => false), in registration
+ * order: a list of MigrRevisionStatement *.
+ */
+List *
+migr_catalog_unacknowledged_destructive(List *ids)
+{
+	Datum		args[1] = {migr_text_list_to_array(ids)};
+	List	   *result = NIL;
+
+	run_query(Q_UNACKNOWLEDGED_DESTRUCTIVE, args, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MigrRevisionStatement *st = palloc(sizeof(MigrRevisionStatement));
+
+		st->revision = result_text(i, 1);
+		st->statement = result_text(i, 2);
+		result = lappend(result, st);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * The registrants of the scripts that steps would run: of the upgrade
+ * scripts of "up_ids" and of the downgrade scripts kept for "down_ids"
+ * (applied revisions).  One MigrRegistrantUse per role, naming the
+ * least of its revisions' ids, by that id.  On a 0.1 catalog the role is
+ * the one named by created_by; a role that no longer exists is 0.
+ */
+List *
+migr_catalog_step_registrants(List *up_ids, List *down_ids)
+{
+	Datum		args[2] = {migr_text_list_to_array(up_ids),
+	migr_text_list_to_array(down_ids)};
+	List	   *result = NIL;
+
+	run_query(Q_STEP_REGISTRANTS, args, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MigrRegistrantUse *use = palloc(sizeof(MigrRegistrantUse));
+
+		use->registrant = result_oid(i, 1);
+		use->revision = result_text(i, 2);
+		result = lappend(result, use);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * migr_status()'s object, as JSON text: the catalog's part read here, the
+ * rest from the settings and from "q".
+ */
+char *
+migr_catalog_status(const MigrStatusQuery *q)
+{
+	Datum		args[14];
+	char		nulls[14];
+	char	   *json;
+
+	args[0] = CStringGetTextDatum(migr_environment_name());
+	args[1] = BoolGetDatum(migr_confirm_production);
+	args[2] = Int32GetDatum(q->pending);
+	args[3] = BoolGetDatum(migr_allow_adhoc_ddl);
+	args[4] = BoolGetDatum(migr_allow_destructive);
+	args[5] = Int32GetDatum(migr_lock_timeout);
+	args[6] = Int32GetDatum(migr_statement_timeout);
+	args[7] = BoolGetDatum(q->preloaded);
+	args[8] = Int32GetDatum(q->step_holder_pid);
+	args[9] = BoolGetDatum(q->error_details);
+	args[10] = migr_text_list_to_array(q->warnings);
+	memset(nulls, ' ', sizeof(nulls));
+	args[11] = text_or_null(q->citus_node, &nulls[11]);
+	args[12] = Int32GetDatum(q->citus_group);
+	if (q->citus_node == NULL)
+		nulls[12] = 'n';
+	args[13] = text_or_null(q->citus_coordinator, &nulls[13]);
+	run_query(Q_STATUS, args, nulls);
+	json = result_text(0, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return json;
 }
 
 /* Convert a text[] datum to a List of C strings (for graph.c). */
@@ -1523,21 +1837,49 @@ migr_catalog_replication(bool subscriptions)
 
 	run_query(subscriptions ? Q_SUBSCRIPTIONS : Q_PUBLICATIONS, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
-		result = lappend(result, migr_result_text(i, 1));
+		result = lappend(result, result_text(i, 1));
 	return result;
+}
+
+/*
+ * Has migr_launch() been called?  If so, and "at" is not NULL, *at says
+ * when.
+ */
+bool
+migr_catalog_launch_time(TimestampTz *at)
+{
+	bool		isnull;
+	bool		launched;
+
+	run_query(Q_LAUNCH, NULL, NULL);
+	launched = SPI_processed > 0;
+	if (launched && at != NULL)
+		*at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1,
+												&isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return launched;
 }
 
 /* Has migr_launch() been called? */
 bool
 migr_catalog_launched(void)
 {
-	run_query(Q_LAUNCHED, NULL, NULL);
-	return SPI_processed > 0;
+	return migr_catalog_launch_time(NULL);
+}
+
+/* Record the launch, now, by the caller. */
+void
+migr_catalog_insert_launch(const MigrCaller *caller)
+{
+	Datum		args[1] = {name_datum(caller->current_user_name)};
+
+	run_query(Q_INSERT_LAUNCH, args, NULL);
 }
 
 /*
  * Applied revisions whose scripts, as stored now, are not the ones that ran
- * (by checksum), oldest first.
+ * (by checksum), oldest first: a list of MigrChecksumMismatch *.
  */
 List *
 migr_catalog_checksum_mismatches(void)
@@ -1546,8 +1888,35 @@ migr_catalog_checksum_mismatches(void)
 
 	run_query(Q_MISMATCHES, NULL, NULL);
 	for (uint64 i = 0; i < SPI_processed; i++)
-		result = lappend(result, migr_result_text(i, 1));
+	{
+		MigrChecksumMismatch *m = palloc(sizeof(MigrChecksumMismatch));
+		bool		isnull;
+
+		m->revision = result_text(i, 1);
+		m->applied_checksum = result_text(i, 2);
+		m->stored_checksum = result_text(i, 3);
+		m->applied_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc,
+														  4, &isnull));
+		m->registered_again = result_bool(i, 5);
+		result = lappend(result, m);
+	}
+	SPI_freetuptable(SPI_tuptable);
 	return result;
+}
+
+/*
+ * Accept the scripts stored now for applied revision "id" as those that
+ * ran: both its checksums become "checksum", and the downgrade kept when it
+ * was applied becomes the one stored now, with its registrant.
+ */
+void
+migr_catalog_accept_scripts(const char *id, const char *checksum)
+{
+	Datum		args[2] = {CStringGetTextDatum(id), CStringGetTextDatum(checksum)};
+
+	run_query(Q_ACCEPT_REVISION_CHECKSUM, args, NULL);
+	run_query(Q_ACCEPT_APPLIED_CHECKSUM, args, NULL);
 }
 
 /* Row "row" of the last result of an in_progress query. */
@@ -1556,11 +1925,11 @@ in_progress_row(uint64 row)
 {
 	MigrInProgress *p = palloc(sizeof(MigrInProgress));
 
-	p->revision = migr_result_text(row, 1);
-	p->direction = migr_result_text(row, 2);
-	p->target = migr_result_text(row, 3);
-	p->started_at = migr_result_text(row, 4);
-	p->started_by = migr_result_text(row, 5);
+	p->revision = result_text(row, 1);
+	p->direction = result_text(row, 2);
+	p->target = result_text(row, 3);
+	p->started_at = result_text(row, 4);
+	p->started_by = result_text(row, 5);
 	return p;
 }
 
@@ -1584,6 +1953,46 @@ migr_catalog_newest_in_progress(void)
 {
 	run_query(Q_NEWEST_IN_PROGRESS, NULL, NULL);
 	return SPI_processed > 0 ? in_progress_row(0) : NULL;
+}
+
+/*
+ * Record that a migr_script() step of revision "id" begins now (its row of
+ * migr.in_progress replaces an earlier one of the same revision).
+ */
+void
+migr_catalog_begin_in_progress(const char *id, bool up, const char *target,
+							   const MigrCaller *caller)
+{
+	Datum		args[4];
+
+	args[0] = CStringGetTextDatum(id);
+	args[1] = CStringGetTextDatum(up ? "up" : "down");
+	args[2] = CStringGetTextDatum(target);
+	args[3] = name_datum(caller->current_user_name);
+	run_query(Q_BEGIN_IN_PROGRESS, args, NULL);
+}
+
+/*
+ * Delete the in_progress row of the step of "id" in direction "up"; false
+ * if there is none, else *started_at says when the step began.
+ */
+bool
+migr_catalog_end_in_progress(const char *id, bool up, TimestampTz *started_at)
+{
+	Datum		args[2];
+	bool		isnull;
+	bool		found;
+
+	args[0] = CStringGetTextDatum(id);
+	args[1] = CStringGetTextDatum(up ? "up" : "down");
+	run_query(Q_END_IN_PROGRESS, args, NULL);
+	found = SPI_processed > 0;
+	if (found)
+		*started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc, 1,
+														&isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return found;
 }
 
 /*

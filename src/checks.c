@@ -141,14 +141,17 @@ void
 migr_check_checksums(void)
 {
 	List	   *mismatches = migr_catalog_checksum_mismatches();
+	const char *first;
 	StringInfoData buf;
 	ListCell   *lc;
 
 	if (mismatches == NIL)
 		return;
+	first = ((MigrChecksumMismatch *) linitial(mismatches))->revision;
 	initStringInfo(&buf);
 	foreach(lc, mismatches)
-		appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "", (char *) lfirst(lc));
+		appendStringInfo(&buf, "%s\"%s\"", buf.len ? ", " : "",
+						 ((MigrChecksumMismatch *) lfirst(lc))->revision);
 	/* migr_redo() is refused in production and after launch. */
 	if (migr_environment == MIGR_ENV_PRODUCTION || migr_catalog_launched())
 		ereport(ERROR,
@@ -156,13 +159,13 @@ migr_check_checksums(void)
 				 errmsg("applied revisions no longer match their scripts"),
 				 errdetail("Changed since they ran: %s.", buf.data),
 				 errhint("See migr_validate(); then accept the stored scripts with migr_repair('%s'), and make further changes with a new revision.",
-						 (char *) linitial(mismatches))));
+						 first)));
 	ereport(ERROR,
 			(errcode(ERRCODE_MIGR_CHECKSUM_MISMATCH),
 			 errmsg("applied revisions no longer match their scripts"),
 			 errdetail("Changed since they ran: %s.", buf.data),
 			 errhint("See migr_validate(); then run the new version with migr_redo('%s'), or accept the stored scripts with migr_repair('%s').",
-					 (char *) linitial(mismatches), (char *) linitial(mismatches))));
+					 first, first)));
 }
 
 /* ---------------------------------------------------------------------
@@ -205,8 +208,6 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 	List	   *down_ids = NIL;
 	ListCell   *lc;
 	StringInfoData list;
-	Oid			types[1] = {TEXTARRAYOID};
-	Datum		values[1];
 
 	if (migr_environment != MIGR_ENV_PRODUCTION || migr_allow_destructive)
 		return;
@@ -215,16 +216,12 @@ check_destructive_steps(const MigrGraph *graph, List *steps)
 	initStringInfo(&list);
 	if (up_ids != NIL)
 	{
-		values[0] = migr_text_list_to_array(up_ids);
-		migr_catalog_exec("SELECT r.id, s.statement"
-						  "  FROM migr.revisions r,"
-						  "       unnest(r.destructive_statements) AS s(statement)"
-						  " WHERE r.id = ANY ($1) AND NOT r.destructive"
-						  " ORDER BY r.seq",
-						  1, types, values, NULL, SPI_OK_SELECT);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			appendStringInfo(&list, "\n  %s: %s", migr_result_text(i, 1),
-							 migr_result_text(i, 2));
+		foreach(lc, migr_catalog_unacknowledged_destructive(up_ids))
+		{
+			MigrRevisionStatement *st = lfirst(lc);
+
+			appendStringInfo(&list, "\n  %s: %s", st->revision, st->statement);
+		}
 	}
 	if (list.len > 0)
 		ereport(ERROR,
@@ -336,39 +333,16 @@ check_registrants(const MigrGraph *graph, List *steps, Oid caller)
 {
 	List	   *up_ids = NIL;
 	List	   *down_ids = NIL;
-	Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
-	Datum		values[2];
+	ListCell   *lc;
 
 	if (steps == NIL)
 		return;
 	split_step_ids(graph, steps, &up_ids, &down_ids);
-	values[0] = migr_text_list_to_array(up_ids);
-	values[1] = migr_text_list_to_array(down_ids);
-	if (migr_catalog_has_registrants())
-		migr_catalog_exec("SELECT s.registrant::oid, min(s.id)"
-						  "  FROM (SELECT r.id, r.registrant FROM migr.revisions r"
-						  "         WHERE r.id = ANY ($1)"
-						  "        UNION ALL"
-						  "        SELECT a.revision, a.downgrade_registrant FROM migr.applied a"
-						  "         WHERE a.revision = ANY ($2)) s"
-						  " GROUP BY 1 ORDER BY 2",
-						  2, types, values, NULL, SPI_OK_SELECT);
-	else						/* a 0.1 catalog: by the name in created_by */
-		migr_catalog_exec("SELECT g.oid, min(r.id)"
-						  "  FROM migr.revisions r"
-						  "  LEFT JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
-						  " WHERE r.id = ANY ($1) OR r.id = ANY ($2)"
-						  " GROUP BY 1 ORDER BY 2",
-						  2, types, values, NULL, SPI_OK_SELECT);
-
-	for (uint64 i = 0; i < SPI_processed; i++)
+	foreach(lc, migr_catalog_step_registrants(up_ids, down_ids))
 	{
-		bool		isnull;
-		Datum		role = SPI_getbinval(SPI_tuptable->vals[i],
-										 SPI_tuptable->tupdesc, 1, &isnull);
+		MigrRegistrantUse *use = lfirst(lc);
 
-		(void) migr_step_role(caller, isnull ? InvalidOid : DatumGetObjectId(role),
-							  migr_result_text(i, 2));
+		(void) migr_step_role(caller, use->registrant, use->revision);
 	}
 }
 

@@ -72,27 +72,37 @@ migr_dry_run_note_rewrite(Oid relid)
 
 /*
  * The relation locks this backend holds, as "schema.relation: Mode",
- * sorted; system catalogs are left out.  Read from pg_locks.
+ * sorted; system catalogs and migr's own tables are left out.  Read from
+ * the server's view pg_locks (not from migr's catalog), in an owner scope
+ * for its safe search_path.
  */
 static List *
 held_relation_locks(void)
 {
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	MigrOwnerScope scope;
 	List	   *result = NIL;
+	int			rc;
 
 	migr_owner_begin(&scope);
-	migr_catalog_exec("SELECT format('%s.%s: %s', n.nspname, c.relname, l.mode)"
-					  "  FROM pg_locks l"
-					  "  JOIN pg_class c ON c.oid = l.relation"
-					  "  JOIN pg_namespace n ON n.oid = c.relnamespace"
-					  " WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'"
-					  "   AND l.granted"
-					  "   AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema',"
-					  "                         'migr')"
-					  " ORDER BY 1",
-					  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	rc = SPI_execute("SELECT format('%s.%s: %s', n.nspname, c.relname, l.mode)"
+					 "  FROM pg_locks l"
+					 "  JOIN pg_class c ON c.oid = l.relation"
+					 "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+					 " WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'"
+					 "   AND l.granted"
+					 "   AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema',"
+					 "                         'migr')"
+					 " ORDER BY 1",
+					 false, 0);
+	MemoryContextSwitchTo(caller_cxt);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "unexpected SPI result %s reading pg_locks",
+			 SPI_result_code_string(rc));
 	for (uint64 i = 0; i < SPI_processed; i++)
-		result = lappend(result, migr_result_text(i, 1));
+		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i],
+											  SPI_tuptable->tupdesc, 1));
+	SPI_freetuptable(SPI_tuptable);
 	migr_owner_end(&scope);
 	return result;
 }

@@ -1034,6 +1034,7 @@ migr_export(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo;
 	MigrOwnerScope scope;
+	ListCell   *lc;
 
 	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
@@ -1041,33 +1042,24 @@ migr_export(PG_FUNCTION_ARGS)
 
 	migr_catalog_open(&scope);
 
-	migr_catalog_exec("SELECT r.id, r.message, r.upgrade, r.downgrade,"
-					  "       r.down_revision, r.depends_on,"
-					  "       ARRAY(SELECT l.label FROM migr.branch_labels l"
-					  "              WHERE l.revision = r.id ORDER BY l.label),"
-					  "       r.destructive, r.transactional"
-					  "  FROM migr.revisions r ORDER BY r.seq",
-					  0, NULL, NULL, NULL, SPI_OK_SELECT);
-	for (uint64 row = 0; row < SPI_processed; row++)
+	foreach(lc, migr_catalog_all_revisions())
 	{
+		MigrRevisionRow *row = lfirst(lc);
 		MigrFile	file = {0};
-		HeapTuple	tuple = SPI_tuptable->vals[row];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		file.id = migr_result_text(row, 1);
-		file.message = migr_result_text(row, 2);
-		file.upgrade = migr_result_text(row, 3);
-		file.downgrade = migr_result_text(row, 4);
-		file.down_revision = migr_text_array_to_list(SPI_getbinval(tuple, desc, 5, &isnull));
-		file.depends_on = migr_text_array_to_list(SPI_getbinval(tuple, desc, 6, &isnull));
-		file.branch_labels = migr_text_array_to_list(SPI_getbinval(tuple, desc, 7, &isnull));
+		file.id = row->id;
+		file.message = row->message;
+		file.upgrade = row->upgrade;
+		file.downgrade = row->downgrade;
+		file.down_revision = row->parents;
+		file.depends_on = row->depends_on;
+		file.branch_labels = row->labels;
 		/* Only an acknowledgement is written: "false" would assert more. */
-		file.destructive_given = file.destructive = migr_result_bool(row, 8);
+		file.destructive_given = file.destructive = row->destructive;
 		/* Only "false" is written: detection gives the same, forced or not. */
-		file.transactional_given = !migr_result_bool(row, 9);
+		file.transactional_given = !row->transactional;
 		file.transactional = false;
 
 		values[0] = CStringGetTextDatum(psprintf("%s.sql", file.id));

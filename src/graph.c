@@ -14,7 +14,6 @@
  */
 #include "postgres.h"
 
-#include "executor/spi.h"
 #include "lib/binaryheap.h"
 #include "lib/stringinfo.h"
 #include "utils/hsearch.h"
@@ -45,17 +44,12 @@ migr_graph_load(void)
 {
 	MigrGraph  *graph = palloc0(sizeof(MigrGraph));
 	HASHCTL		ctl;
-	List	  **parent_ids;
-	List	  **dep_ids;
+	MigrGraphRow *rows;
 	int		   *nchildren;
 	int		   *ndependents;
 
-	migr_catalog_graph_rows();
-
-	graph->nnodes = (int) SPI_processed;
+	rows = migr_catalog_graph_rows(&graph->nnodes);
 	graph->nodes = palloc0(sizeof(MigrNode) * Max(graph->nnodes, 1));
-	parent_ids = palloc0(sizeof(List *) * Max(graph->nnodes, 1));
-	dep_ids = palloc0(sizeof(List *) * Max(graph->nnodes, 1));
 
 	ctl.keysize = MIGR_MAX_ID_LEN + 1;
 	ctl.entrysize = sizeof(GraphIndexEntry);
@@ -67,32 +61,26 @@ migr_graph_load(void)
 
 	for (int i = 0; i < graph->nnodes; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MigrGraphRow *row = &rows[i];
 		MigrNode   *node = &graph->nodes[i];
 		GraphIndexEntry *entry;
 		ListCell   *lc;
-		bool		isnull;
 		bool		found;
 
-		node->id = SPI_getvalue(tup, desc, 1);
-		parent_ids[i] = migr_text_array_to_list(SPI_getbinval(tup, desc, 2, &isnull));
-		node->seq = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		node->applied = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		node->has_downgrade = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		dep_ids[i] = migr_text_array_to_list(SPI_getbinval(tup, desc, 6, &isnull));
-		node->transactional = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+		node->id = row->id;
+		node->seq = row->seq;
+		node->applied = row->applied;
+		node->has_downgrade = row->has_downgrade;
+		node->transactional = row->transactional;
 
 		entry = hash_search(graph->index, node->id, HASH_ENTER, &found);
 		entry->position = i;
-		foreach(lc, migr_text_array_to_list(SPI_getbinval(tup, desc, 7, &isnull)))
+		foreach(lc, row->labels)
 		{
 			entry = hash_search(graph->labels, lfirst(lc), HASH_ENTER, &found);
 			entry->position = i;
 		}
 	}
-
-	SPI_freetuptable(SPI_tuptable);
 
 	/* Resolve the edges, then build the reverse arrays. */
 	nchildren = palloc0(sizeof(int) * Max(graph->nnodes, 1));
@@ -101,9 +89,9 @@ migr_graph_load(void)
 	{
 		MigrNode   *node = &graph->nodes[i];
 
-		node->parents = resolve_edges(graph, node, parent_ids[i], &node->nparents,
-									  nchildren);
-		node->deps = resolve_edges(graph, node, dep_ids[i], &node->ndeps,
+		node->parents = resolve_edges(graph, node, rows[i].parents,
+									  &node->nparents, nchildren);
+		node->deps = resolve_edges(graph, node, rows[i].depends_on, &node->ndeps,
 								   ndependents);
 	}
 	for (int i = 0; i < graph->nnodes; i++)

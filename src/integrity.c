@@ -32,17 +32,6 @@ PG_FUNCTION_INFO_V1(migr_launch);
 PG_FUNCTION_INFO_V1(migr_validate);
 PG_FUNCTION_INFO_V1(migr_repair);
 
-/* The applied revisions whose scripts changed since they ran. */
-#define MISMATCH_SQL \
-	"SELECT a.revision, a.checksum, migr.script_checksum(r.upgrade, r.downgrade)," \
-	"       a.applied_at," \
-	"       CASE WHEN r.checksum = migr.script_checksum(r.upgrade, r.downgrade)" \
-	"            THEN 'registered again with other scripts after it was applied'" \
-	"            ELSE 'scripts changed in migr.revisions outside migr' END" \
-	"  FROM migr.applied a JOIN migr.revisions r ON r.id = a.revision" \
-	" WHERE a.checksum <> migr.script_checksum(r.upgrade, r.downgrade)" \
-	" ORDER BY r.seq"
-
 /*
  * migr.script_checksum(upgrade, downgrade): the checksum stored for these
  * scripts.  Not strict: a NULL downgrade is part of what is hashed.
@@ -69,7 +58,6 @@ migr_launch(PG_FUNCTION_ARGS)
 	MigrOwnerScope scope;
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	TimestampTz launched_at;
-	bool		isnull;
 
 	migr_check_can_change(fcinfo);
 	migr_capture_caller(&caller);
@@ -78,16 +66,11 @@ migr_launch(PG_FUNCTION_ARGS)
 
 	if (!migr_catalog_launched())
 	{
-		Oid			types[1] = {NAMEOID};
-		Datum		values[1];
 		MigrEventRecord rec = {0};
 
 		migr_require_confirmation(MIGR_CONFIRM_LAUNCH);
 		migr_catalog_bump_generation();
-		values[0] = DirectFunctionCall1(namein, CStringGetDatum(caller.current_user_name));
-		migr_catalog_exec("INSERT INTO migr.launch (launched_at, launched_by)"
-						  " VALUES (now(), $1)", 1, types, values, NULL,
-						  SPI_OK_INSERT);
+		migr_catalog_insert_launch(&caller);
 		rec.operation = "launch";
 		migr_catalog_record_event(&rec, &caller);
 	}
@@ -95,11 +78,8 @@ migr_launch(PG_FUNCTION_ARGS)
 		ereport(NOTICE,
 				(errmsg("the product was launched already")));
 
-	migr_catalog_exec("SELECT launched_at FROM migr.launch", 0, NULL, NULL, NULL,
-					  SPI_OK_SELECT);
-	launched_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 1,
-													&isnull));
+	if (!migr_catalog_launch_time(&launched_at))
+		elog(ERROR, "migr.launch has no row after the launch");
 	migr_owner_end(&scope);
 	MemoryContextSwitchTo(fn_cxt);
 	SPI_finish();
@@ -115,36 +95,30 @@ migr_validate(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo;
 	MigrOwnerScope scope;
+	ListCell   *lc;
 
 	migr_citus_note_on_worker();
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	migr_catalog_open(&scope);
-	migr_catalog_exec(MISMATCH_SQL, 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	foreach(lc, migr_catalog_checksum_mismatches())
 	{
+		MigrChecksumMismatch *m = lfirst(lc);
 		Datum		values[5];
-		bool		nulls[5];
+		bool		nulls[5] = {false, false, false, false, false};
 
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-						  values, nulls);
+		values[0] = CStringGetTextDatum(m->revision);
+		values[1] = CStringGetTextDatum(m->applied_checksum);
+		values[2] = CStringGetTextDatum(m->stored_checksum);
+		values[3] = TimestampTzGetDatum(m->applied_at);
+		values[4] = CStringGetTextDatum(m->registered_again
+										? "registered again with other scripts after it was applied"
+										: "scripts changed in migr.revisions outside migr");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	migr_owner_end(&scope);
 	SPI_finish();
 	return (Datum) 0;
-}
-
-/* Does the checksum recorded when "id" was applied differ from "checksum"? */
-static bool
-applied_checksum_differs(const char *id, const char *checksum)
-{
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(id), CStringGetTextDatum(checksum)};
-
-	migr_catalog_exec("SELECT 1 FROM migr.applied WHERE revision = $1 AND checksum <> $2",
-					  2, types, values, NULL, SPI_OK_SELECT);
-	return SPI_processed > 0;
 }
 
 /*
@@ -180,27 +154,16 @@ migr_repair(PG_FUNCTION_ARGS)
 	row = migr_catalog_fetch_revision(id);
 	checksum = migr_checksum(row->upgrade, row->downgrade);
 
-	if (strcmp(checksum, row->checksum) != 0 || applied_checksum_differs(id, checksum))
+	if (strcmp(checksum, row->checksum) != 0 ||
+		strcmp(checksum, row->applied_checksum) != 0)
 	{
-		Oid			types[2] = {TEXTOID, TEXTOID};
-		Datum		values[2] = {CStringGetTextDatum(id), CStringGetTextDatum(checksum)};
 		MigrEventRecord rec = {0};
 
 		migr_check_change_allowed(caller.current_user_id, row->registrant, id,
 								  true);
 		migr_require_confirmation(MIGR_CONFIRM_REPAIR);
 		migr_catalog_bump_generation();
-		migr_catalog_exec("UPDATE migr.revisions SET checksum = $2 WHERE id = $1",
-						  2, types, values, NULL, SPI_OK_UPDATE);
-		migr_catalog_exec(migr_catalog_has_registrants()
-						  ? "UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade,"
-						  "       downgrade_registrant = r.registrant"
-						  "  FROM migr.revisions r"
-						  " WHERE a.revision = $1 AND r.id = a.revision"
-						  : "UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade"
-						  "  FROM migr.revisions r"
-						  " WHERE a.revision = $1 AND r.id = a.revision",
-						  2, types, values, NULL, SPI_OK_UPDATE);
+		migr_catalog_accept_scripts(id, checksum);
 		rec.operation = "repair";
 		rec.revision = id;
 		rec.checksum = checksum;

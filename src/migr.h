@@ -141,6 +141,7 @@ typedef struct MigrRevisionRow
 								 * transaction */
 	bool		applied;		/* filled by migr_catalog_fetch_revision */
 	char	   *applied_downgrade;	/* the downgrade kept when it was applied */
+	char	   *applied_checksum;	/* the checksum of the scripts that ran */
 	Oid			registrant;		/* who registered or last changed it; 0
 								 * unknown */
 	Oid			applied_downgrade_registrant;	/* registrant of
@@ -175,9 +176,25 @@ extern void migr_catalog_update_revision(const MigrRevisionRow *row,
 										 List *old_parents,
 										 const MigrCaller *caller);
 extern int64 migr_catalog_next_run_id(void);
-extern void migr_catalog_graph_rows(void);
-extern void migr_catalog_history_rows(List *ids);
-extern void migr_catalog_show_row(const char *id);
+
+/* A revision as the graph holds it: no scripts. */
+typedef struct MigrGraphRow
+{
+	char	   *id;
+	List	   *parents;		/* char *, as registered */
+	int64		seq;			/* registration order */
+	bool		applied;
+	bool		has_downgrade;	/* the script a step down would run */
+	List	   *depends_on;		/* char * */
+	List	   *labels;			/* char *, sorted */
+	bool		transactional;
+} MigrGraphRow;
+
+extern MigrGraphRow *migr_catalog_graph_rows(int *n);
+extern void migr_catalog_history_rows(List *ids, Tuplestorestate *store,
+									  TupleDesc desc);
+extern HeapTuple migr_catalog_show_row(const char *id, TupleDesc desc);
+extern List *migr_catalog_all_revisions(void);
 extern List *migr_text_array_to_list(Datum array);
 
 /* What a picture of the graph shows of a revision besides its edges. */
@@ -238,12 +255,57 @@ extern uint64 migr_catalog_log_make_room(void);
 extern List *migr_catalog_replication(bool subscriptions);
 extern Oid	migr_catalog_registrant_of(const char *id);
 extern bool migr_catalog_launched(void);
+extern bool migr_catalog_launch_time(TimestampTz *at);
+extern void migr_catalog_insert_launch(const MigrCaller *caller);
 extern bool migr_catalog_has_registrants(void);
-extern void migr_catalog_exec(const char *sql, int nargs, Oid *argtypes,
-							  Datum *values, const char *nulls, int expected);
-extern char *migr_result_text(int row, int col);
-extern bool migr_result_bool(int row, int col);
+
+/* An applied revision whose stored scripts are not those that ran. */
+typedef struct MigrChecksumMismatch
+{
+	char	   *revision;
+	char	   *applied_checksum;	/* of the scripts that ran */
+	char	   *stored_checksum;	/* of the scripts stored now */
+	TimestampTz applied_at;
+	bool		registered_again;	/* by migr, not by hand: the revision's
+									 * checksum matches its scripts */
+} MigrChecksumMismatch;
+
 extern List *migr_catalog_checksum_mismatches(void);
+extern void migr_catalog_accept_scripts(const char *id, const char *checksum);
+
+/* A statement of a revision's script. */
+typedef struct MigrRevisionStatement
+{
+	char	   *revision;
+	char	   *statement;
+} MigrRevisionStatement;
+
+extern List *migr_catalog_unacknowledged_destructive(List *ids);
+
+/* A role whose scripts steps would run, and the first revision of them. */
+typedef struct MigrRegistrantUse
+{
+	Oid			registrant;		/* 0: a role that no longer exists */
+	char	   *revision;
+} MigrRegistrantUse;
+
+extern List *migr_catalog_step_registrants(List *up_ids, List *down_ids);
+
+/* What migr_status() passes to migr_catalog_status() besides settings. */
+typedef struct MigrStatusQuery
+{
+	int			pending;		/* revisions not applied up to the heads */
+	bool		preloaded;		/* migr was loaded at session start */
+	int			step_holder_pid;	/* process running a migr_script() step
+									 * outside a transaction, or 0 */
+	bool		error_details;	/* may the caller see error messages */
+	List	   *warnings;		/* more warnings (char *), after migr's own */
+	const char *citus_node;		/* "coordinator", "worker", or NULL: no Citus */
+	int			citus_group;
+	const char *citus_coordinator;	/* where the coordinator is, or NULL */
+} MigrStatusQuery;
+
+extern char *migr_catalog_status(const MigrStatusQuery *q);
 
 /* A row of migr.in_progress, as text. */
 typedef struct MigrInProgress
@@ -258,6 +320,11 @@ typedef struct MigrInProgress
 extern MigrInProgress *migr_catalog_in_progress(const char *id);
 extern MigrInProgress *migr_catalog_newest_in_progress(void);
 extern List *migr_catalog_delete_in_progress(List *ids);
+extern void migr_catalog_begin_in_progress(const char *id, bool up,
+										   const char *target,
+										   const MigrCaller *caller);
+extern bool migr_catalog_end_in_progress(const char *id, bool up,
+										 TimestampTz *started_at);
 
 /* ---------------------------------------------------------------------
  * describe.c: the objects of a set of schemas, from the server's catalogs

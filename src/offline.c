@@ -357,8 +357,6 @@ step_begin(const char *id, bool up, const char *checksum, const char *target,
 	MigrRevisionRow *row;
 	MigrPlanStep step = {0};
 	bool		in_block = IsTransactionBlock();
-	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
-	Datum		values[4];
 
 	migr_check_not_nested();
 	if (migr_script_step_begun())
@@ -423,18 +421,7 @@ step_begin(const char *id, bool up, const char *checksum, const char *target,
 					caller, true);
 
 	notice_earlier_step(id, up);
-	values[0] = CStringGetTextDatum(id);
-	values[1] = CStringGetTextDatum(up ? "up" : "down");
-	values[2] = CStringGetTextDatum(target);
-	values[3] = DirectFunctionCall1(namein, CStringGetDatum(caller->current_user_name));
-	migr_catalog_exec("INSERT INTO migr.in_progress"
-					  " (revision, direction, target, started_at, started_by)"
-					  " VALUES ($1, $2, $3, clock_timestamp(), $4)"
-					  " ON CONFLICT (revision) DO UPDATE"
-					  "   SET direction = EXCLUDED.direction, target = EXCLUDED.target,"
-					  "       started_at = EXCLUDED.started_at,"
-					  "       started_by = EXCLUDED.started_by",
-					  4, types, values, NULL, SPI_OK_INSERT);
+	migr_catalog_begin_in_progress(id, up, target, caller);
 
 	/* Only the step's registered statements may run under its cover. */
 	migr_step_cover_begin(id, up,
@@ -476,9 +463,6 @@ step_end(const char *id, bool up, const char *target, const MigrCaller *caller)
 	MigrGraph  *graph;
 	MigrRevisionRow *row;
 	MigrStepRecord rec = {0};
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	bool		isnull;
 	int			n;
 
 	if (!migr_script_step_begun())
@@ -506,19 +490,11 @@ step_end(const char *id, bool up, const char *target, const MigrCaller *caller)
 
 	migr_catalog_open(&scope);
 
-	values[0] = CStringGetTextDatum(id);
-	values[1] = CStringGetTextDatum(up ? "up" : "down");
-	migr_catalog_exec("DELETE FROM migr.in_progress"
-					  " WHERE revision = $1 AND direction = $2 RETURNING started_at",
-					  2, types, values, NULL, SPI_OK_DELETE_RETURNING);
-	if (SPI_processed == 0)
+	if (!migr_catalog_end_in_progress(id, up, &rec.started_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("step \"%s\" (%s) was not begun", id, up ? "up" : "down"),
 				 errhint("Run the script migr_script() wrote as it is.")));
-	rec.started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-													   SPI_tuptable->tupdesc, 1,
-													   &isnull));
 
 	graph = migr_graph_load();
 	n = migr_graph_find(graph, id);

@@ -23,9 +23,6 @@
 #include "migr.h"
 
 PG_FUNCTION_INFO_V1(migr_history);
-
-/* Columns of migr_history()'s result. */
-#define MIGR_HISTORY_COLUMNS 10
 PG_FUNCTION_INFO_V1(migr_show);
 PG_FUNCTION_INFO_V1(migr_lint);
 PG_FUNCTION_INFO_V1(migr_plan);
@@ -107,22 +104,7 @@ migr_history(PG_FUNCTION_ARGS)
 		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
 
 	if (ids != NIL)
-	{
-		migr_catalog_history_rows(ids);
-		if (SPI_tuptable->tupdesc->natts != rsinfo->setDesc->natts)
-			elog(ERROR, "migr_history: catalog rows have %d columns, the result %d",
-				 SPI_tuptable->tupdesc->natts, rsinfo->setDesc->natts);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[MIGR_HISTORY_COLUMNS];
-			bool		nulls[MIGR_HISTORY_COLUMNS];
-
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-							  values, nulls);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-								 values, nulls);
-		}
-	}
+		migr_catalog_history_rows(ids, rsinfo->setResult, rsinfo->setDesc);
 
 	migr_owner_end(&scope);
 	SPI_finish();
@@ -144,8 +126,6 @@ migr_show(PG_FUNCTION_ARGS)
 	MigrGraph  *graph;
 	List	   *found;
 	HeapTuple	result;
-	Datum	   *values;
-	bool	   *nulls;
 
 	migr_citus_note_on_worker();
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
@@ -162,16 +142,13 @@ migr_show(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" does not name a single revision", name),
 				 errdetail("It names %s.", migr_graph_id_list(graph, found))));
 
-	migr_catalog_show_row(graph->nodes[linitial_int(found)].id);
-	if (SPI_tuptable->tupdesc->natts != result_desc->natts)
-		elog(ERROR, "migr_show: catalog row has %d columns, migr.revision_info %d",
-			 SPI_tuptable->tupdesc->natts, result_desc->natts);
-	values = palloc(sizeof(Datum) * result_desc->natts);
-	nulls = palloc(sizeof(bool) * result_desc->natts);
-	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-					  values, nulls);
+	/* The tuple outlives the SPI connection. */
 	MemoryContextSwitchTo(fn_cxt);
-	result = heap_form_tuple(result_desc, values, nulls);
+	result = migr_catalog_show_row(graph->nodes[linitial_int(found)].id,
+								   result_desc);
+	if (result == NULL)
+		elog(ERROR, "revision \"%s\" is in the graph but not in the catalog",
+			 graph->nodes[linitial_int(found)].id);
 
 	migr_owner_end(&scope);
 	SPI_finish();

@@ -40,6 +40,20 @@ typedef struct Difference
 	char	   *reason;
 } Difference;
 
+/* The statements of "statements" (char *), joined by "; ". */
+static char *
+join_statements(List *statements)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, statements)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? "; " : "",
+						 (char *) lfirst(lc));
+	return buf.data;
+}
+
 /*
  * Compare the database with "expected" (a target): the revisions ahead
  * (newest first), then those behind (oldest first).  Call inside an owner
@@ -56,31 +70,32 @@ differences(const char *expected)
 	List	   *behind = migr_graph_order(graph, bms_difference(wanted, applied), false);
 	List	   *all = list_concat_copy(ahead, behind);
 	List	   *result = NIL;
-	List	   *ids = NIL;
-	Oid			types[1] = {TEXTARRAYOID};
-	Datum		values[1];
+	const char **id_array;
+	MigrRevisionRow **rows;
+	int			n;
 	ListCell   *lc;
 
 	if (all == NIL)
 		return NIL;
+	n = list_length(all);
+	id_array = palloc(sizeof(char *) * n);
+	rows = palloc(sizeof(MigrRevisionRow *) * n);
 	foreach(lc, all)
-		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
-	values[0] = migr_text_list_to_array(ids);
-	migr_catalog_exec("SELECT r.id, r.message, r.changes,"
-					  "       array_to_string(r.destructive_statements, '; ')"
-					  "  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)"
-					  "  JOIN migr.revisions r ON r.id = u.id"
-					  " ORDER BY u.ord",
-					  1, types, values, NULL, SPI_OK_SELECT);
+		id_array[foreach_current_index(lc)] = graph->nodes[lfirst_int(lc)].id;
+	migr_catalog_fetch_revisions(id_array, n, rows);
 
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int i = 0; i < n; i++)
 	{
-		Difference *d = palloc0(sizeof(Difference));
-		const char *changes = migr_result_text(i, 3);
+		Difference *d;
+		const char *changes;
 
-		d->revision = migr_result_text(i, 1);
-		d->message = migr_result_text(i, 2);
-		d->ahead = i < (uint64) list_length(ahead);
+		if (rows[i] == NULL)
+			continue;
+		d = palloc0(sizeof(Difference));
+		changes = rows[i]->changes;
+		d->revision = rows[i]->id;
+		d->message = rows[i]->message;
+		d->ahead = i < list_length(ahead);
 		if (!d->ahead)
 		{
 			d->compatible = false;
@@ -94,7 +109,8 @@ differences(const char *expected)
 		else
 		{
 			d->compatible = false;
-			d->reason = psprintf("%s: %s", changes, migr_result_text(i, 4));
+			d->reason = psprintf("%s: %s", changes,
+								 join_statements(rows[i]->destructive_statements));
 		}
 		result = lappend(result, d);
 	}
