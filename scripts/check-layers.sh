@@ -10,8 +10,16 @@
 # function), both Debian packages.  _PG_init is the one exception: as the
 # module's entry point it installs the hooks of the upper layers.
 #
-# Prints every call that goes up or sideways and exits 1 when there is one
-# (or when a file of src/ is missing from the list); exits 0 otherwise.
+# catalog.c is the only file that speaks SQL to migr's tables: a string
+# literal outside it that names a table or sequence of schema migr (as the
+# install scripts in sql/ create them) in a statement (an upper-case SQL
+# keyword such as SELECT, FROM, INTO or UPDATE, or nextval) is reported too.
+# Adjacent literals ("SELECT ..." "  FROM migr.log") count as one; messages
+# that name a table ("recorded in migr.log") are not statements.
+#
+# Prints every call that goes up or sideways and every such statement, and
+# exits 1 when there is one (or when a file of src/ is missing from the
+# list); exits 0 otherwise.
 
 set -euo pipefail
 
@@ -92,5 +100,51 @@ while read -r name file; do
     done < <(cd "$src" && cscope -d -f "$work/db" -L3 "$name")
 done <"$work/defs"
 
-[ "$status" = 0 ] && echo "check-layers: every call in $src goes down the layers"
+# SQL on migr's tables outside catalog.c.
+sql_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../sql" && pwd)
+tables=$(sed -n 's/^CREATE \(TABLE\|SEQUENCE\) migr\.\([a-z_0-9]*\).*/\2/p' \
+    "$sql_dir"/migr--*.sql | sort -u | paste -sd'|')
+if [ -z "$tables" ]; then
+    echo "check-layers: no table of schema migr found in $sql_dir" >&2
+    exit 2
+fi
+for f in "$src"/*.c; do
+    [ "$(basename "$f")" = catalog.c ] && continue
+    if ! perl -e '
+        my ($file, $tables) = @ARGV;
+        open(my $fh, "<", $file) or die "$file: $!";
+        my $text = do { local $/; <$fh> };
+        my ($lit, $line, $end, $found) = (undef, 0, 0, 0);
+        my $flush = sub {
+            return unless defined $lit;
+            my ($table) = $lit =~ /\bmigr\.($tables)\b/;
+            if (defined $table &&
+                $lit =~ /\b(SELECT|INSERT|UPDATE|DELETE|FROM|JOIN|INTO|TRUNCATE|COPY|ALTER|LOCK|nextval|currval|setval)\b/)
+            {
+                (my $short = $lit) =~ s/\s+/ /g;
+                $short = substr($short, 0, 100);
+                print "src/" . ($file =~ s{.*/}{}r) . ":$line: SQL on migr.$table outside catalog.c: \"$short\"\n";
+                $found = 1;
+            }
+            undef $lit;
+        };
+        while ($text =~ m{ ( "(?:\\.|[^"\\\n])*" ) | ( /\*.*?\*/ | //[^\n]* | \s+ | \\\n ) | ( \x27(?:\\.|[^\x27\\])*\x27 | . ) }gsx)
+        {
+            if (defined $1)
+            {
+                my $body = substr($1, 1, -1);
+                if (defined $lit) { $lit .= $body; }
+                else { $lit = $body; $line = 1 + (substr($text, 0, $-[0]) =~ tr/\n//); }
+            }
+            elsif (defined $2) { }
+            else { $flush->(); }
+        }
+        $flush->();
+        exit($found ? 1 : 0);
+    ' "$f" "$tables"; then
+        status=1
+    fi
+done
+
+[ "$status" = 0 ] && echo "check-layers: every call in $src goes down the layers, and only catalog.c speaks SQL to migr's tables"
 exit "$status"

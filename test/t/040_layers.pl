@@ -6,7 +6,11 @@
 # that the check can fail, it is run again on copies of src/ with one call
 # added that goes up (the DDL guard's state asking an entry point), one
 # that goes sideways between two entry-point files, and a file that is in
-# no layer: each is reported, naming the call or the file.
+# no layer: each is reported, naming the call or the file.  The same script
+# checks that only catalog.c speaks SQL to migr's tables: a statement on one
+# of them planted in another file (split over adjacent literals, or a
+# sequence read with nextval) fails the check, while a message that names a
+# table does not.
 
 use strict;
 use warnings;
@@ -30,7 +34,8 @@ sub check_layers
 
 my ($rc, $out) = check_layers("$repo/src");
 is($rc, 0, 'the tree passes the layer check') or diag($out);
-like($out, qr/every call in .* goes down the layers/, 'and says so');
+like($out, qr/every call in .* goes down the layers, and only catalog\.c speaks SQL to migr's tables/,
+	'and says so');
 
 # A copy of src/ with $append added to the end of file $file.
 sub mutated
@@ -69,5 +74,28 @@ close($fh);
 ($rc, $out) = check_layers($dir);
 is($rc, 1, 'a file in no layer fails the check');
 like($out, qr{src/newfile\.c is not in the layer list}, 'and names the file');
+
+# SQL on a migr table outside catalog.c, split over two literals.
+($rc, $out) = check_layers(mutated('integrity.c',
+	"\nstatic const char *const migr_layer_probe =\n\t\"SELECT launched_at\"\n\t\"  FROM migr.launch\";\n"));
+is($rc, 1, 'a statement on migr.launch in integrity.c fails the check');
+like($out, qr{src/integrity\.c:\d+: SQL on migr\.launch outside catalog\.c: "SELECT launched_at FROM migr\.launch"},
+	'and names the file, the line and the statement');
+
+# A sequence of schema migr, in a file of layer 4.
+($rc, $out) = check_layers(mutated('apply.c',
+	"\nstatic const char *const migr_layer_probe = \"SELECT nextval('migr.run_seq')\";\n"));
+is($rc, 1, 'nextval of migr.run_seq in apply.c fails the check');
+like($out, qr{src/apply\.c:\d+: SQL on migr\.run_seq outside catalog\.c}, 'and names it');
+
+# Messages that name a table, and SQL in comments, are not statements.
+($rc, $out) = check_layers(mutated('status.c',
+	"\n/* SELECT 1 FROM migr.log */\nstatic const char *const migr_layer_probe =\n\t\"the step stays recorded in migr.in_progress\";\n"));
+is($rc, 0, 'a message naming migr.in_progress and a comment with SQL pass') or diag($out);
+
+# The same statement in catalog.c is where it belongs.
+($rc, $out) = check_layers(mutated('catalog.c',
+	"\nstatic const char *const migr_layer_probe = \"SELECT launched_at FROM migr.launch\";\n"));
+is($rc, 0, 'a statement on migr.launch in catalog.c passes') or diag($out);
 
 done_testing();
