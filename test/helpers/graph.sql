@@ -1,56 +1,12 @@
+-- test/helpers/graph.sql: base.sql, and the helpers of the 10_graph_* files
+-- (revisions named by short ids, steps and state in one line).
 \set VERBOSITY terse
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS migr CASCADE;
--- Tables left behind by earlier test files.
-DO $$
-DECLARE t regclass;
-BEGIN
-  FOR t IN SELECT c.oid::regclass FROM pg_class c
-            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
-  LOOP
-    EXECUTE format('DROP TABLE %s CASCADE', t);
-  END LOOP;
-END $$;
-CREATE EXTENSION migr;
-RESET client_min_messages;
--- Fingerprint of everything migr stores plus the user tables in public.
-CREATE OR REPLACE FUNCTION public.g_fp() RETURNS text
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
-  SELECT md5(concat_ws(E'\n',
-    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
-    (SELECT string_agg(b::text, E'\n' ORDER BY b.label) FROM migr.branch_labels b),
-    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
-    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
-    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
-    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
-    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
-      WHERE c.relnamespace = 'public'::regnamespace)))
-$f$;
+\ir base.sql
 -- Run a statement that must fail: "SQLSTATE: message [detail] <hint>";
--- flags a statement that succeeded or changed anything migr stores.
+-- flags a statement that succeeded ("NO ERROR") or changed anything migr
+-- stores.
 CREATE OR REPLACE FUNCTION public.refused(sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  before text := public.g_fp();
-  result text;
-  detail text;
-  hint text;
-BEGIN
-  BEGIN
-    EXECUTE sql;
-    result := 'NO ERROR';
-  EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    result := SQLSTATE || ': ' || SQLERRM
-              || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
-              || CASE WHEN hint <> '' THEN ' <' || hint || '>' ELSE '' END;
-  END;
-  IF public.g_fp() IS DISTINCT FROM before THEN
-    result := result || ' (STATE CHANGED)';
-  END IF;
-  RETURN result;
-END
-$f$;
+LANGUAGE sql AS $f$ SELECT public.attempt(sql, 'NO ERROR', '{detail,hint}') $f$;
 -- A new case: empty catalog, no user tables.
 CREATE OR REPLACE FUNCTION public.g_new() RETURNS void
 LANGUAGE plpgsql AS $f$

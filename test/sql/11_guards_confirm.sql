@@ -1,43 +1,12 @@
 -- 11_guards_confirm: in production every call that changes something needs
 -- migr.confirm_production; no-ops and reads need none.  The log records the
 -- environment and the confirmation.
-SET client_min_messages = warning;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
-DROP TABLE IF EXISTS public.cf_1, public.cf_2, public.cf_3, public.cf_s;
-CREATE EXTENSION migr;
-RESET client_min_messages;
-CREATE OR REPLACE FUNCTION public.cf_fp() RETURNS text
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
-  SELECT md5(concat_ws(E'\n',
-    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
-    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
-    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
-    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
-    (SELECT string_agg(l::text, E'\n') FROM migr.launch l),
-    (SELECT string_agg(s::text, E'\n') FROM migr.state s),
-    (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
-      WHERE c.relnamespace = 'public'::regnamespace)))
-$f$;
+-- "ok" or "SQLSTATE: message <hint>", and whether migr's catalog changed.
 CREATE OR REPLACE FUNCTION public.cf_try(sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  before text := public.cf_fp();
-  result text := 'ok';
-  hint text;
-BEGIN
-  BEGIN
-    EXECUTE sql;
-  EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-    result := SQLSTATE || ': ' || SQLERRM || CASE WHEN hint <> '' THEN ' <' || hint || '>' ELSE '' END;
-  END;
-  IF public.cf_fp() IS DISTINCT FROM before THEN
-    result := result || ' (STATE CHANGED)';
-  END IF;
-  RETURN result;
-END
-$f$;
+LANGUAGE sql AS $f$ SELECT public.attempt(sql, 'ok', '{hint}') $f$;
 
 -- Development: two revisions applied, one pending, a second branch pending.
 SELECT migr_revision('one', 'CREATE TABLE cf_1 (id int)', 'DROP TABLE cf_1', 'cf_r1', '{}');

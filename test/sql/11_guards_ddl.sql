@@ -1,12 +1,12 @@
 -- 11_guards_ddl: the DDL lock-down in production, and what an application
 -- role (not superuser, no EXECUTE on migr's changing functions) tries to get
 -- around it.  Every refusal shows its SQLSTATE, and that nothing changed.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS guard_app CASCADE;
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_guard_app') THEN DROP OWNED BY regress_guard_app; DROP ROLE regress_guard_app; END IF; END $$;
-CREATE EXTENSION migr;
 RESET client_min_messages;
 
 -- Everything a refusal must leave alone: migr's catalog, the objects of the
@@ -14,11 +14,7 @@ RESET client_min_messages;
 CREATE OR REPLACE FUNCTION public.guard_fp() RETURNS text
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
   SELECT md5(concat_ws(E'\n',
-    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
-    (SELECT string_agg(a::text, E'\n' ORDER BY a.revision) FROM migr.applied a),
-    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
-    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
-    (SELECT string_agg(l::text, E'\n') FROM migr.launch l),
+    public.migr_fingerprint(),
     (SELECT string_agg(c.relname || ':' || c.relkind::text || ':' || c.relnatts, ',' ORDER BY c.relname)
        FROM pg_class c WHERE c.relnamespace IN ('public'::regnamespace, to_regnamespace('guard_app'))),
     (SELECT string_agg(p.proname || ':' || p.prosecdef, ',' ORDER BY p.proname)
@@ -30,22 +26,7 @@ $f$;
 -- Run "sql": "SQLSTATE: message" (or "ok"), and "(STATE CHANGED)" when it
 -- changed anything guard_fp() sees.
 CREATE OR REPLACE FUNCTION public.guard_try(sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  before text := public.guard_fp();
-  result text := 'ok';
-BEGIN
-  BEGIN
-    EXECUTE sql;
-  EXCEPTION WHEN OTHERS THEN
-    result := SQLSTATE || ': ' || SQLERRM;
-  END;
-  IF public.guard_fp() IS DISTINCT FROM before THEN
-    result := result || ' (STATE CHANGED)';
-  END IF;
-  RETURN result;
-END
-$f$;
+LANGUAGE sql AS $f$ SELECT public.attempt(sql, 'ok', '{}', 'public.guard_fp') $f$;
 
 -- The application role owns its schema: privileges alone would let it
 -- change the schema, only the guard stops it.
@@ -74,7 +55,7 @@ SELECT has_function_privilege('regress_guard_app', 'migr_upgrade(text,boolean)',
 -- Outside production the guard lets everything through.
 SELECT guard_try('CREATE TABLE guard_app.dev_only (id int)') LIKE 'ok%' AS dev_ddl_ok;
 SELECT guard_try('DROP TABLE guard_app.dev_only') LIKE 'ok%' AS dev_drop_ok;
-SELECT evtname, evtevent, evtenabled, evtfoid::regproc FROM pg_event_trigger;
+SELECT evtname, evtevent, evtenabled, evtfoid::regproc FROM pg_event_trigger ORDER BY evtname;
 
 -- Production, for every new session of the database.
 ALTER DATABASE contrib_regression SET migr.environment = 'production';

@@ -1,12 +1,9 @@
 -- 11_guards_destructive: classification of statements with the parser, the
 -- mixed WARNING, destructive => false/true, and the two-deploy rule in
 -- production.
-SET client_min_messages = warning;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
-DROP TABLE IF EXISTS public.ds_t, public.ds_gone CASCADE;
-CREATE EXTENSION migr;
-RESET client_min_messages;
 \set VERBOSITY terse
 
 -- One root revision per statement (only parsed, never run): what migr_show

@@ -6,13 +6,13 @@
 -- prepared statement.  The database preloads migr in every session
 -- (session_preload_libraries), as README's production section says, and
 -- migr_status() says whether the session did.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
 ALTER DATABASE contrib_regression RESET session_preload_libraries;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS guard_x CASCADE;
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_guard_x') THEN DROP OWNED BY regress_guard_x; DROP ROLE regress_guard_x; END IF; END $$;
-CREATE EXTENSION migr;
 RESET client_min_messages;
 
 -- Everything a refusal must leave alone: migr's catalog and log, and the
@@ -20,31 +20,14 @@ RESET client_min_messages;
 CREATE OR REPLACE FUNCTION public.gx_fp() RETURNS text
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
   SELECT md5(concat_ws(E'\n',
-    (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM migr.revisions r),
-    (SELECT string_agg(v::text, E'\n' ORDER BY v.revision) FROM migr.version v),
-    (SELECT string_agg(l::text, E'\n' ORDER BY l.id) FROM migr.log l),
+    public.migr_fingerprint(),
     (SELECT string_agg(c.relname || ':' || c.relkind::text, ',' ORDER BY c.relname)
        FROM pg_class c WHERE c.relnamespace IN ('public'::regnamespace, to_regnamespace('guard_x')))))
 $f$;
 -- Run "sql": "SQLSTATE: message" (or "ok"), and "(STATE CHANGED)" when it
 -- changed anything gx_fp() sees.
 CREATE OR REPLACE FUNCTION public.gx_try(sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  before text := public.gx_fp();
-  result text := 'ok';
-BEGIN
-  BEGIN
-    EXECUTE sql;
-  EXCEPTION WHEN OTHERS THEN
-    result := SQLSTATE || ': ' || SQLERRM;
-  END;
-  IF public.gx_fp() IS DISTINCT FROM before THEN
-    result := result || ' (STATE CHANGED)';
-  END IF;
-  RETURN result;
-END
-$f$;
+LANGUAGE sql AS $f$ SELECT public.attempt(sql, 'ok', '{}', 'public.gx_fp') $f$;
 GRANT EXECUTE ON FUNCTION public.gx_fp(), public.gx_try(text) TO PUBLIC;
 
 -- The application role owns its schema: only the guard stops it.  Functions

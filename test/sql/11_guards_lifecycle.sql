@@ -1,26 +1,15 @@
 -- 11_guards_lifecycle: edit in place before launch, redo, validate, repair,
 -- launch; check_head / rollback_check; migr_status.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
-DROP TABLE IF EXISTS public.lc_t CASCADE;
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_lc_app') THEN DROP ROLE regress_lc_app; END IF; END $$;
-CREATE EXTENSION migr;
 RESET client_min_messages;
 CREATE ROLE regress_lc_app LOGIN;
+-- "ok" or "SQLSTATE: message [detail] <hint>".
 CREATE OR REPLACE FUNCTION public.lc_try(sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE detail text; hint text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  RETURN SQLSTATE || ': ' || SQLERRM
-         || CASE WHEN detail <> '' THEN ' [' || detail || ']' ELSE '' END
-         || CASE WHEN hint <> '' THEN ' <' || hint || '>' ELSE '' END;
-END
-$f$;
+LANGUAGE sql AS $f$ SELECT public.attempt(sql, 'ok', '{detail,hint}', NULL) $f$;
 CREATE OR REPLACE FUNCTION public.lc_cols() RETURNS text
 LANGUAGE sql AS $f$
   SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute

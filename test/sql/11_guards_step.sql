@@ -6,12 +6,12 @@
 -- and to end a step it did not run: each attempt is refused with a SQLSTATE
 -- and records nothing.  The statements are compared as parse trees, so
 -- spacing, comments and letter case do not matter.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS guard_s CASCADE;
 DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_guard_deploy') THEN DROP OWNED BY regress_guard_deploy; DROP ROLE regress_guard_deploy; END IF; END $$;
-CREATE EXTENSION migr;
 RESET client_min_messages;
 
 CREATE ROLE regress_guard_deploy LOGIN;

@@ -5,11 +5,11 @@
 -- its error with the statement, and the run stops there.  In production a
 -- dry run needs no confirmation and reports a guard that would refuse the
 -- real run as step 0.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS dr CASCADE;
-CREATE EXTENSION migr SCHEMA public;
 RESET client_min_messages;
 CREATE SCHEMA dr;
 CREATE TABLE dr.accounts (id int PRIMARY KEY, email varchar(10), n int);
@@ -22,18 +22,8 @@ INSERT INTO dr.orders SELECT g, g, g FROM generate_series(1, 50) g;
 -- them there.)
 CREATE OR REPLACE FUNCTION public.dr_digest(with_sequences boolean DEFAULT true) RETURNS text
 LANGUAGE sql AS $f$
-  SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
-    SELECT 'revisions ' || r::text FROM migr.revisions r
-    UNION ALL SELECT 'applied ' || a::text FROM migr.applied a
-    UNION ALL SELECT 'version ' || v::text FROM migr.version v
-    UNION ALL SELECT 'log ' || l::text FROM migr.log l
-    UNION ALL SELECT 'state ' || s::text FROM migr.state s
-    UNION ALL SELECT 'in_progress ' || p::text FROM migr.in_progress p
-    UNION ALL SELECT 'launch ' || l::text FROM migr.launch l
-    UNION ALL SELECT 'labels ' || b::text FROM migr.branch_labels b
-    UNION ALL SELECT 'seq ' || sequencename || ' ' || coalesce(last_value::text, '-')
-      FROM pg_sequences WHERE schemaname = 'migr' AND with_sequences
-    UNION ALL SELECT 'class ' || c.relname || ' ' || c.relkind::text || ' ' || c.relfilenode || ' ' || c.relnatts
+  SELECT md5(public.migr_fingerprint(with_sequences, true) || E'\n' || coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
+    SELECT 'class ' || c.relname || ' ' || c.relkind::text || ' ' || c.relfilenode || ' ' || c.relnatts
       FROM pg_class c WHERE c.relnamespace = 'dr'::regnamespace
     UNION ALL SELECT 'attribute ' || a.attrelid::regclass || ' ' || a.attname || ' ' || a.atttypid::regtype
                      || ' ' || a.atttypmod || ' ' || a.attnotnull || ' ' || a.atthasdef || ' ' || a.attisdropped

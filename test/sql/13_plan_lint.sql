@@ -5,11 +5,11 @@
 -- VALIDATE CONSTRAINT on the same table does not scan).  migr_plan() lists
 -- command tag, locks, rewrites, scans, destructive, transactional per
 -- statement.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS pl CASCADE;
-CREATE EXTENSION migr SCHEMA public;
 RESET client_min_messages;
 CREATE SCHEMA pl;
 SET search_path = pl, public;

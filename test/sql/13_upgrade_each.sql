@@ -3,11 +3,11 @@
 -- failure row (revision, statement, SQLSTATE, message, who) is committed to
 -- migr.log before the error is raised.  It must be called with CALL outside a
 -- transaction block (pg_regress runs each statement in autocommit).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
 ALTER DATABASE contrib_regression RESET migr.environment;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS ue CASCADE;
-CREATE EXTENSION migr SCHEMA public;
 RESET client_min_messages;
 CREATE SCHEMA ue;
 CREATE TABLE ue.accounts (id int, n int);

@@ -6,10 +6,10 @@
 -- scripts and catalog rows: several kB a step, tens of MB in all before
 -- this was fixed).  The bound is generous (1 MB) so that the test cannot
 -- fail by chance.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/helpers/base.sql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS migr CASCADE;
 DROP SCHEMA IF EXISTS lr CASCADE;
-CREATE EXTENSION migr SCHEMA public;
 CREATE SCHEMA lr;
 CREATE TABLE lr.mem (step int PRIMARY KEY, bytes bigint);
 CREATE TABLE lr.t (n int);
