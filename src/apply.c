@@ -360,7 +360,7 @@ execute_step(MigrRun *run, const MigrPlanStep *step, int number,
 	current_step_rec = *rec;
 	current_step = &current_step_rec;
 	migr_progress_step(number, node->id, step->up);
-	if (run->op != OP_STAMP && run->op != OP_ADOPT)
+	if (run->op != MIGR_OP_STAMP && run->op != OP_ADOPT)
 		migr_run_step_script(row, step->up, &run->caller);
 	rec->finished_at = GetCurrentTimestamp();
 	current_step = NULL;

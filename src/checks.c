@@ -505,9 +505,9 @@ check_base_schema(const MigrGraph *graph, List *steps, const MigrCaller *caller)
 static MigrConfirmAction
 operation_confirm_action(MigrOperation op)
 {
-	return op == OP_UPGRADE ? MIGR_CONFIRM_UPGRADE
-		: op == OP_DOWNGRADE ? MIGR_CONFIRM_DOWNGRADE
-		: op == OP_STAMP ? MIGR_CONFIRM_STAMP
+	return op == MIGR_OP_UPGRADE ? MIGR_CONFIRM_UPGRADE
+		: op == MIGR_OP_DOWNGRADE ? MIGR_CONFIRM_DOWNGRADE
+		: op == MIGR_OP_STAMP ? MIGR_CONFIRM_STAMP
 		: op == OP_ADOPT ? MIGR_CONFIRM_ADOPT : MIGR_CONFIRM_REDO;
 }
 
@@ -516,13 +516,13 @@ static void
 check_steps(const MigrGraph *graph, MigrOperation op, List *steps,
 			const MigrCaller *caller, bool offline)
 {
-	if (op == OP_REDO)
+	if (op == MIGR_OP_REDO)
 		check_redo_allowed();
-	if (op != OP_STAMP && op != OP_ADOPT)
+	if (op != MIGR_OP_STAMP && op != OP_ADOPT)
 		check_destructive_steps(graph, steps);
-	if (op == OP_UPGRADE)
+	if (op == MIGR_OP_UPGRADE)
 		check_base_schema(graph, steps, caller);
-	if (op != OP_STAMP && op != OP_ADOPT)
+	if (op != MIGR_OP_STAMP && op != OP_ADOPT)
 	{
 		check_registrants(graph, steps, caller->current_user_id);
 		if (!offline)
@@ -539,7 +539,7 @@ migr_check_plan(const MigrGraph *graph, MigrOperation op, List *steps,
 				const MigrCaller *caller, bool offline)
 {
 	migr_require_confirmation(operation_confirm_action(op));
-	if (op == OP_UPGRADE)
+	if (op == MIGR_OP_UPGRADE)
 		migr_check_checksums();
 	check_steps(graph, op, steps, caller, offline);
 }

@@ -740,11 +740,11 @@ register_file(MigrFile *file, char **id)
 
 	switch (result)
 	{
-		case MIGR_REGISTERED:
+		case MIGR_REGISTER_NEW:
 			return "registered";
-		case MIGR_UPDATED:
+		case MIGR_REGISTER_CHANGED:
 			return "updated";
-		case MIGR_UNCHANGED:
+		case MIGR_REGISTER_UNCHANGED:
 			return "unchanged";
 	}
 	return NULL;				/* keep the compiler quiet */

@@ -469,10 +469,10 @@ extern char *migr_graph_id_list(const MigrGraph *graph, List *nodes);
  */
 typedef enum MigrOperation
 {
-	OP_UPGRADE,
-	OP_DOWNGRADE,
-	OP_STAMP,
-	OP_REDO,
+	MIGR_OP_UPGRADE,
+	MIGR_OP_DOWNGRADE,
+	MIGR_OP_STAMP,
+	MIGR_OP_REDO,
 	OP_ADOPT					/* a stamp of what another tool applied */
 } MigrOperation;
 
@@ -485,7 +485,7 @@ typedef struct MigrPlanStep
 	bool		up;
 } MigrPlanStep;
 
-extern Bitmapset *migr_plan_stamp_scope(MigrGraph *graph, List *targets,
+extern Bitmapset *migr_plan_stamp_decided(MigrGraph *graph, List *targets,
 										bool purge);
 extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 							 bool purge, const char *target_text);
@@ -704,9 +704,9 @@ typedef struct MigrRegistration
 /* What a registration did. */
 typedef enum MigrRegisterResult
 {
-	MIGR_REGISTERED,			/* a new revision */
-	MIGR_UPDATED,				/* an existing one changed */
-	MIGR_UNCHANGED				/* identical to what was registered */
+	MIGR_REGISTER_NEW,			/* a new revision */
+	MIGR_REGISTER_CHANGED,				/* an existing one changed */
+	MIGR_REGISTER_UNCHANGED				/* identical to what was registered */
 } MigrRegisterResult;
 
 extern char *migr_register(const MigrRegistration *reg,
@@ -833,10 +833,10 @@ extern void migr_progress_end(void);
 /* Which command a target is resolved for: it decides what "+N"/"-N" mean. */
 typedef enum MigrTargetUse
 {
-	MIGR_FOR_UPGRADE,
-	MIGR_FOR_DOWNGRADE,
-	MIGR_FOR_STAMP,
-	MIGR_FOR_RANGE
+	MIGR_TARGET_FOR_UPGRADE,
+	MIGR_TARGET_FOR_DOWNGRADE,
+	MIGR_TARGET_FOR_STAMP,
+	MIGR_TARGET_FOR_RANGE
 } MigrTargetUse;
 
 extern MigrPosition *migr_resolve_target(const MigrGraph *graph,

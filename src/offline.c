@@ -417,7 +417,7 @@ step_begin(const char *id, bool up, const char *checksum, const char *target,
 	check_step_state(graph, step.node, up);
 	/* exec (issue 9, item 4): psql runs the step as this session. */
 	migr_check_script_session(row, up, caller->current_user_id);
-	migr_check_plan(graph, up ? OP_UPGRADE : OP_DOWNGRADE, list_make1(&step),
+	migr_check_plan(graph, up ? MIGR_OP_UPGRADE : MIGR_OP_DOWNGRADE, list_make1(&step),
 					caller, true);
 
 	notice_earlier_step(id, up);

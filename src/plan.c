@@ -191,7 +191,7 @@ plan_redo(MigrGraph *graph, const char *name)
  * owner scope, with the graph loaded and not yet changed by the stamp.
  */
 Bitmapset *
-migr_plan_stamp_scope(MigrGraph *graph, List *targets, bool purge)
+migr_plan_stamp_decided(MigrGraph *graph, List *targets, bool purge)
 {
 	Bitmapset  *scope = NULL;
 	ListCell   *lc;
@@ -200,7 +200,7 @@ migr_plan_stamp_scope(MigrGraph *graph, List *targets, bool purge)
 		return bms_add_range(NULL, 0, graph->nnodes - 1);
 	foreach(lc, targets)
 	{
-		MigrPosition *pos = migr_resolve_target(graph, lfirst(lc), MIGR_FOR_STAMP);
+		MigrPosition *pos = migr_resolve_target(graph, lfirst(lc), MIGR_TARGET_FOR_STAMP);
 
 		scope = bms_add_members(scope, migr_graph_wanted(graph, pos));
 		scope = bms_add_members(scope, migr_graph_above(graph, pos));
@@ -220,14 +220,14 @@ migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets, bool purge,
 
 	switch (op)
 	{
-		case OP_UPGRADE:
+		case MIGR_OP_UPGRADE:
 			return plan_upgrade(graph, migr_resolve_target(graph, target,
-														   MIGR_FOR_UPGRADE));
-		case OP_DOWNGRADE:
+														   MIGR_TARGET_FOR_UPGRADE));
+		case MIGR_OP_DOWNGRADE:
 			return plan_downgrade(graph, migr_resolve_target(graph, target,
-															 MIGR_FOR_DOWNGRADE),
+															 MIGR_TARGET_FOR_DOWNGRADE),
 								  target_text);
-		case OP_STAMP:
+		case MIGR_OP_STAMP:
 		case OP_ADOPT:
 			{
 				List	   *positions = NIL;
@@ -236,10 +236,10 @@ migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets, bool purge,
 				foreach(lc, targets)
 					positions = lappend(positions,
 										migr_resolve_target(graph, lfirst(lc),
-															MIGR_FOR_STAMP));
+															MIGR_TARGET_FOR_STAMP));
 				return plan_stamp(graph, positions, purge);
 			}
-		case OP_REDO:
+		case MIGR_OP_REDO:
 			return plan_redo(graph, target);
 	}
 	return NIL;
@@ -270,11 +270,11 @@ migr_direction_arguments(FunctionCallInfo fcinfo, char **target)
 	*target = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	direction = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (strcmp(direction, "upgrade") == 0)
-		return OP_UPGRADE;
+		return MIGR_OP_UPGRADE;
 	if (strcmp(direction, "downgrade") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid direction \"%s\"", direction),
 				 errhint("Use \"upgrade\" or \"downgrade\".")));
-	return OP_DOWNGRADE;
+	return MIGR_OP_DOWNGRADE;
 }

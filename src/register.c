@@ -498,7 +498,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		lists_equal(existing->labels, row->labels) &&
 		existing->destructive == row->destructive &&
 		existing->transactional == row->transactional)
-		return MIGR_UNCHANGED;	/* identical: nothing to do */
+		return MIGR_REGISTER_UNCHANGED; /* identical: nothing to do */
 
 	migr_require_confirmation(MIGR_CONFIRM_REGISTER);
 	migr_catalog_bump_generation();
@@ -515,7 +515,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 					 errhint("Choose an id that no branch label uses.")));
 		migr_catalog_insert_revision(row, caller);
 		migr_catalog_record_event(&event, caller);
-		return MIGR_REGISTERED;
+		return MIGR_REGISTER_NEW;
 	}
 
 	migr_check_change_allowed(caller->current_user_id, existing->registrant,
@@ -529,7 +529,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		check_no_cycle(row, graph ? graph : migr_graph_load());
 	migr_catalog_update_revision(row, existing->parents, caller);
 	migr_catalog_record_event(&event, caller);
-	return MIGR_UPDATED;
+	return MIGR_REGISTER_CHANGED;
 }
 
 /*
@@ -619,7 +619,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 		migr_owner_end(&scope);
 		SPI_finish();
 		if (result != NULL)
-			*result = MIGR_UNCHANGED;
+			*result = MIGR_REGISTER_UNCHANGED;
 		return row.id;
 	}
 
@@ -687,7 +687,7 @@ migr_register(const MigrRegistration *reg, MigrRegisterResult *result)
 	 * load (renamed or with a longer header, an unchanged file moves them);
 	 * scripts registered by SQL are in no file any more.
 	 */
-	if (reg->filename != NULL || outcome == MIGR_UPDATED)
+	if (reg->filename != NULL || outcome == MIGR_REGISTER_CHANGED)
 		migr_catalog_set_source(row.id, reg->filename, reg->upgrade_line,
 								reg->downgrade_line);
 	remember_head(existing == NULL && !reg->down_revision_given ? row.id : NULL);

@@ -58,13 +58,13 @@ select_range(const MigrGraph *graph, const char *range)
 	result = all;
 	if (*lower != '\0')
 	{
-		MigrPosition *from = migr_resolve_target(graph, lower, MIGR_FOR_RANGE);
+		MigrPosition *from = migr_resolve_target(graph, lower, MIGR_TARGET_FOR_RANGE);
 
 		result = migr_graph_descendants(graph, from->at ? from->at : from->below);
 	}
 	if (*upper != '\0')
 	{
-		MigrPosition *to = migr_resolve_target(graph, upper, MIGR_FOR_RANGE);
+		MigrPosition *to = migr_resolve_target(graph, upper, MIGR_TARGET_FOR_RANGE);
 
 		result = bms_int_members(result, migr_graph_wanted(graph, to));
 	}

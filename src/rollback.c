@@ -63,7 +63,7 @@ static List *
 differences(const char *expected)
 {
 	MigrGraph  *graph = migr_graph_load();
-	MigrPosition *pos = migr_resolve_target(graph, expected, MIGR_FOR_RANGE);
+	MigrPosition *pos = migr_resolve_target(graph, expected, MIGR_TARGET_FOR_RANGE);
 	Bitmapset  *wanted = migr_graph_wanted(graph, pos);
 	Bitmapset  *applied = migr_graph_applied(graph);
 	List	   *ahead = migr_graph_order(graph, bms_difference(applied, wanted), true);

@@ -83,9 +83,9 @@ decided_revisions(MigrRun *run, List *targets, bool purge)
 	List	   *ids = NIL;
 	ListCell   *lc;
 
-	if (run->op == OP_STAMP)
+	if (run->op == MIGR_OP_STAMP)
 	{
-		Bitmapset  *scope = migr_plan_stamp_scope(run->graph, targets, purge);
+		Bitmapset  *scope = migr_plan_stamp_decided(run->graph, targets, purge);
 		int			n = -1;
 
 		while ((n = bms_next_member(scope, n)) >= 0)
@@ -165,7 +165,7 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	migr_lock_acquire(migr_operation_names[op]);
 
 	/* The common no-op, "upgrade head" at head, without loading the graph. */
-	if (op == OP_UPGRADE && migr_target_is_reached(target))
+	if (op == MIGR_OP_UPGRADE && migr_target_is_reached(target))
 	{
 		migr_owner_end(&scope);
 		goto done;
@@ -197,7 +197,7 @@ run_operation(FunctionCallInfo fcinfo, MigrOperation op, List *targets,
 	{
 		migr_owner_begin(&scope);
 		migr_resolve_in_progress(decided, migr_operation_names[op],
-								 op == OP_STAMP && run.steps == NIL);
+								 op == MIGR_OP_STAMP && run.steps == NIL);
 		migr_owner_end(&scope);
 	}
 
@@ -358,7 +358,7 @@ each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 	int			nids;
 	int64		generation;
 	int			number = 0;
-	bool		up = op == OP_UPGRADE;
+	bool		up = op == MIGR_OP_UPGRADE;
 	const char *name = migr_operation_names[op];
 	bool		atomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
 	((CallContext *) fcinfo->context)->atomic;
@@ -514,7 +514,7 @@ each_operation(FunctionCallInfo fcinfo, MigrOperation op)
 Datum
 migr_upgrade_each(PG_FUNCTION_ARGS)
 {
-	each_operation(fcinfo, OP_UPGRADE);
+	each_operation(fcinfo, MIGR_OP_UPGRADE);
 	PG_RETURN_VOID();
 }
 
@@ -522,7 +522,7 @@ migr_upgrade_each(PG_FUNCTION_ARGS)
 Datum
 migr_downgrade_each(PG_FUNCTION_ARGS)
 {
-	each_operation(fcinfo, OP_DOWNGRADE);
+	each_operation(fcinfo, MIGR_OP_DOWNGRADE);
 	PG_RETURN_VOID();
 }
 
@@ -567,7 +567,7 @@ dry_run_argument(FunctionCallInfo fcinfo)
 Datum
 migr_upgrade(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_UPGRADE, target_argument(fcinfo, false), false,
+	run_operation(fcinfo, MIGR_OP_UPGRADE, target_argument(fcinfo, false), false,
 				  dry_run_argument(fcinfo), NULL);
 	return (Datum) 0;
 }
@@ -576,7 +576,7 @@ migr_upgrade(PG_FUNCTION_ARGS)
 Datum
 migr_downgrade(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_DOWNGRADE, target_argument(fcinfo, true), false,
+	run_operation(fcinfo, MIGR_OP_DOWNGRADE, target_argument(fcinfo, true), false,
 				  dry_run_argument(fcinfo), NULL);
 	return (Datum) 0;
 }
@@ -587,7 +587,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 Datum
 migr_redo(PG_FUNCTION_ARGS)
 {
-	run_operation(fcinfo, OP_REDO, target_argument(fcinfo, true), false, false,
+	run_operation(fcinfo, MIGR_OP_REDO, target_argument(fcinfo, true), false, false,
 				  NULL);
 	return (Datum) 0;
 }
@@ -616,7 +616,7 @@ migr_stamp(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migr_stamp needs at least one target"),
 				 errhint("Use migr_stamp('base') to mark nothing as applied.")));
-	run_operation(fcinfo, OP_STAMP, targets, purge, false, NULL);
+	run_operation(fcinfo, MIGR_OP_STAMP, targets, purge, false, NULL);
 	return (Datum) 0;
 }
 

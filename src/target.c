@@ -129,8 +129,8 @@ migr_resolve_revision_id(const char *name)
 }
 
 /*
- * Where a target looks: the whole graph, or one lineage ("X@...").  The
- * lineage of X (a revision, or the revision that carries branch label X) is
+ * Where a target looks: one lineage ("X@..."), or the whole graph, which a
+ * target without "X@" treats as one lineage (name NULL).  The lineage of X (a revision, or the revision that carries branch label X) is
  * everything below and above it, not its siblings: revisions named in
  * "X@REV" must lie in it, walks follow it, and a downgrade only removes
  * what stands on it.  For a label, the branch starts at its revision: its
@@ -138,31 +138,31 @@ migr_resolve_revision_id(const char *name)
  * branch is "now" is counted from there.  For a revision X, base is just
  * below the roots under X.
  */
-typedef struct Scope
+typedef struct Lineage
 {
 	const char *name;			/* X of "X@...", or NULL for the whole graph */
 	Bitmapset  *members;		/* the lineage; NULL for the whole graph */
 	Bitmapset  *branch;			/* where "now" is looked for; NULL: members */
 	int			label;			/* the revision of label X, or -1 */
 	List	   *roots;			/* base is just below these */
-} Scope;
+} Lineage;
 
 static bool
-in_scope(const Scope *scope, int n)
+in_lineage(const Lineage *lineage, int n)
 {
-	return scope->members == NULL || bms_is_member(n, scope->members);
+	return lineage->members == NULL || bms_is_member(n, lineage->members);
 }
 
-/* The members of "nodes" that lie in "scope". */
+/* The members of "nodes" that lie in "lineage". */
 static List *
-restrict_to(const Scope *scope, List *nodes)
+restrict_to(const Lineage *lineage, List *nodes)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
 
 	foreach(lc, nodes)
 	{
-		if (in_scope(scope, lfirst_int(lc)))
+		if (in_lineage(lineage, lfirst_int(lc)))
 			result = lappend_int(result, lfirst_int(lc));
 	}
 	return result;
@@ -187,18 +187,18 @@ position_below(List *nodes)
 }
 
 static void
-make_whole_scope(const MigrGraph *graph, Scope *scope)
+make_whole_graph(const MigrGraph *graph, Lineage *lineage)
 {
-	scope->name = NULL;
-	scope->members = NULL;
-	scope->branch = NULL;
-	scope->label = -1;
-	scope->roots = migr_graph_roots(graph);
+	lineage->name = NULL;
+	lineage->members = NULL;
+	lineage->branch = NULL;
+	lineage->label = -1;
+	lineage->roots = migr_graph_roots(graph);
 }
 
-/* The scope of "X@...": X is a branch label, or else a revision. */
+/* The lineage of "X@...": X is a branch label, or else a revision. */
 static void
-make_lineage_scope(const MigrGraph *graph, const char *name, Scope *scope)
+make_lineage(const MigrGraph *graph, const char *name, Lineage *lineage)
 {
 	int			label = migr_graph_find_label(graph, name);
 	int			rev = label >= 0 ? label : migr_resolve_revision(graph, name);
@@ -206,68 +206,68 @@ make_lineage_scope(const MigrGraph *graph, const char *name, Scope *scope)
 	Bitmapset  *above = migr_graph_lineage_up(graph, list_make1_int(rev));
 	int			n = -1;
 
-	scope->name = name;
-	scope->members = bms_union(below, above);
-	scope->label = label;
+	lineage->name = name;
+	lineage->members = bms_union(below, above);
+	lineage->label = label;
 	if (label >= 0)
 	{
-		scope->branch = above;
-		scope->roots = list_make1_int(label);
+		lineage->branch = above;
+		lineage->roots = list_make1_int(label);
 		return;
 	}
-	scope->branch = scope->members;
-	scope->roots = NIL;
+	lineage->branch = lineage->members;
+	lineage->roots = NIL;
 	while ((n = bms_next_member(below, n)) >= 0)
 		if (graph->nodes[n].nparents == 0)
-			scope->roots = lappend_int(scope->roots, n);
+			lineage->roots = lappend_int(lineage->roots, n);
 }
 
-/* "head": the single head of the scope, or base when it has none. */
+/* "head": the single head of the lineage, or base when it has none. */
 static MigrPosition *
-single_head(const MigrGraph *graph, const Scope *scope, const char *target)
+single_head(const MigrGraph *graph, const Lineage *lineage, const char *target)
 {
 	List	   *heads;
 
-	if (scope->members == NULL)
+	if (lineage->members == NULL)
 		heads = migr_graph_effective_heads(graph);
 	else
-		heads = restrict_to(scope, migr_graph_heads(graph));
+		heads = restrict_to(lineage, migr_graph_heads(graph));
 
 	if (list_length(heads) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-				 scope->name
+				 lineage->name
 				 ? errmsg("target \"%s\" is ambiguous: branch \"%s\" has %d heads",
-						  target, scope->name, list_length(heads))
+						  target, lineage->name, list_length(heads))
 				 : errmsg("target \"%s\" is ambiguous: the revision graph has %d heads",
 						  target, list_length(heads)),
 				 errdetail("The heads are %s.", migr_graph_id_list(graph, heads)),
 				 errhint("Name one branch, as in \"%s@head\", use \"heads\" for all of them, or join them with migr_merge().",
 						 migr_graph_branch_name(graph, linitial_int(heads)))));
 	if (heads == NIL)
-		return position_below(scope->roots);
+		return position_below(lineage->roots);
 	return position_at(heads);
 }
 
 /*
- * A revision named inside a scope must belong to it.  A prefix is looked up
+ * A revision named inside a lineage must belong to it.  A prefix is looked up
  * among the lineage's revisions first, then in the whole graph.
  */
 static int
-revision_in_scope(const MigrGraph *graph, const Scope *scope, const char *name)
+revision_in_lineage(const MigrGraph *graph, const Lineage *lineage, const char *name)
 {
 	int			rev = migr_graph_find(graph, name);
 	size_t		len = strlen(name);
 
 	if (rev < 0)
 		rev = migr_graph_find_label(graph, name);
-	if (rev < 0 && scope->members != NULL && len >= MIGR_MIN_PREFIX_LEN)
+	if (rev < 0 && lineage->members != NULL && len >= MIGR_MIN_PREFIX_LEN)
 	{
 		int			n = -1;
 		int			found = -1;
 		int			count = 0;
 
-		while ((n = bms_next_member(scope->members, n)) >= 0)
+		while ((n = bms_next_member(lineage->members, n)) >= 0)
 			if (strncmp(graph->nodes[n].id, name, len) == 0)
 			{
 				found = n;
@@ -279,24 +279,24 @@ revision_in_scope(const MigrGraph *graph, const Scope *scope, const char *name)
 	if (rev < 0)
 		rev = migr_resolve_revision(graph, name);
 
-	if (!in_scope(scope, rev))
+	if (!in_lineage(lineage, rev))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("revision \"%s\" is not in branch \"%s\"", graph->nodes[rev].id,
-						scope->name),
+						lineage->name),
 				 errhint("migr_history() shows which revisions descend from which.")));
 	return rev;
 }
 
 /*
- * Where the scope is now: its applied revisions that have no applied child
+ * Where the lineage is now: its applied revisions that have no applied child
  * in it (for a label, counted from the label's revision up).  For the whole
  * graph these are the version rows.
  */
 static List *
-scope_tips(const MigrGraph *graph, const Scope *scope)
+lineage_tips(const MigrGraph *graph, const Lineage *lineage)
 {
-	const Bitmapset *branch = scope->branch ? scope->branch : scope->members;
+	const Bitmapset *branch = lineage->branch ? lineage->branch : lineage->members;
 	List	   *result = NIL;
 
 	if (branch == NULL)
@@ -317,18 +317,18 @@ scope_tips(const MigrGraph *graph, const Scope *scope)
 	return result;
 }
 
-/* The current position within the scope: its applied tips, or its base. */
+/* The current position within the lineage: its applied tips, or its base. */
 static MigrPosition *
-current_in_scope(const MigrGraph *graph, const Scope *scope, const char *target)
+current_in_lineage(const MigrGraph *graph, const Lineage *lineage, const char *target)
 {
-	List	   *current = scope_tips(graph, scope);
+	List	   *current = lineage_tips(graph, lineage);
 
 	if (list_length(current) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-				 scope->name
+				 lineage->name
 				 ? errmsg("relative target \"%s\" is ambiguous: branch \"%s\" has %d current heads",
-						  target, scope->name, list_length(current))
+						  target, lineage->name, list_length(current))
 				 : errmsg("relative target \"%s\" is ambiguous: the database has %d current heads",
 						  target, list_length(current)),
 				 errdetail("The current heads are %s.", migr_graph_id_list(graph, current)),
@@ -336,18 +336,18 @@ current_in_scope(const MigrGraph *graph, const Scope *scope, const char *target)
 						 migr_graph_branch_name(graph, linitial_int(current)),
 						 target)));
 	if (current == NIL)
-		return position_below(scope->roots);
+		return position_below(lineage->roots);
 	return position_at(current);
 }
 
 /*
- * Walk "steps" steps from "start" within the scope: up through children, or
+ * Walk "steps" steps from "start" within the lineage: up through children, or
  * down through parents.  Each step must have exactly one way to go, except
  * that the last step down may reach all parents of a merge.  Going down from
- * a revision without parents (in the scope) reaches the base just below it.
+ * a revision without parents (in the lineage) reaches the base just below it.
  */
 static MigrPosition *
-walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
+walk(const MigrGraph *graph, const Lineage *lineage, MigrPosition *start,
 	 int steps, bool up, const char *target)
 {
 	MigrPosition *cur = start;
@@ -370,13 +370,13 @@ walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
 		if (up)
 		{
 			if (cur->at == NIL)
-				next = restrict_to(scope, cur->below);
+				next = restrict_to(lineage, cur->below);
 			else
 			{
 				const MigrNode *node = &graph->nodes[linitial_int(cur->at)];
 
 				for (int j = 0; j < node->nchildren; j++)
-					if (in_scope(scope, node->children[j]))
+					if (in_lineage(lineage, node->children[j]))
 						next = lappend_int(next, node->children[j]);
 			}
 			past_end = (next == NIL);
@@ -389,8 +389,8 @@ walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
 				const MigrNode *node = &graph->nodes[linitial_int(cur->at)];
 
 				for (int j = 0; j < node->nparents; j++)
-					if (in_scope(scope, node->parents[j]) &&
-						linitial_int(cur->at) != scope->label)
+					if (in_lineage(lineage, node->parents[j]) &&
+						linitial_int(cur->at) != lineage->label)
 						next = lappend_int(next, node->parents[j]);
 				if (next == NIL)
 				{
@@ -404,14 +404,14 @@ walk(const MigrGraph *graph, const Scope *scope, MigrPosition *start,
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 up
-					 ? (scope->name
+					 ? (lineage->name
 						? errmsg("relative target \"%s\" walks past the head of branch \"%s\"",
-								 target, scope->name)
+								 target, lineage->name)
 						: errmsg("relative target \"%s\" walks past the head of the revision graph",
 								 target))
-					 : (scope->name
+					 : (lineage->name
 						? errmsg("relative target \"%s\" walks past the base of branch \"%s\"",
-								 target, scope->name)
+								 target, lineage->name)
 						: errmsg("relative target \"%s\" walks past the base of the revision graph",
 								 target)),
 					 up
@@ -451,11 +451,11 @@ parse_steps(const char *digits, const char *target)
 }
 
 /*
- * Resolve "text" (a target without its "X@" part) within "scope".
+ * Resolve "text" (a target without its "X@" part) within "lineage".
  */
 static MigrPosition *
-resolve_in_scope(const MigrGraph *graph, const Scope *scope, const char *text,
-				 const char *target, MigrTargetUse use)
+resolve_in_lineage(const MigrGraph *graph, const Lineage *lineage, const char *text,
+				   const char *target, MigrTargetUse use)
 {
 	const char *sign = strpbrk(text, "+-");
 	char	   *start_name;
@@ -472,22 +472,22 @@ resolve_in_scope(const MigrGraph *graph, const Scope *scope, const char *text,
 	if (sign == NULL)
 	{
 		if (strcmp(text, "base") == 0)
-			return position_below(scope->roots);
+			return position_below(lineage->roots);
 		if (strcmp(text, "head") == 0)
-			return single_head(graph, scope, target);
+			return single_head(graph, lineage, target);
 		if (strcmp(text, "heads") == 0)
 		{
-			List	   *heads = restrict_to(scope, migr_graph_heads(graph));
+			List	   *heads = restrict_to(lineage, migr_graph_heads(graph));
 
-			return heads ? position_at(heads) : position_below(scope->roots);
+			return heads ? position_at(heads) : position_below(lineage->roots);
 		}
 		if (strcmp(text, "current") == 0)
 		{
-			List	   *current = scope_tips(graph, scope);
+			List	   *current = lineage_tips(graph, lineage);
 
-			return current ? position_at(current) : position_below(scope->roots);
+			return current ? position_at(current) : position_below(lineage->roots);
 		}
-		return position_at(list_make1_int(revision_in_scope(graph, scope, text)));
+		return position_at(list_make1_int(revision_in_lineage(graph, lineage, text)));
 	}
 
 	start_name = pnstrdup(text, sign - text);
@@ -496,35 +496,35 @@ resolve_in_scope(const MigrGraph *graph, const Scope *scope, const char *text,
 
 	if (*start_name == '\0' || strcmp(start_name, "current") == 0)
 	{
-		if (use == MIGR_FOR_UPGRADE && !up)
+		if (use == MIGR_TARGET_FOR_UPGRADE && !up)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("upgrade target \"%s\" goes down", target),
 					 errhint("Use migr_downgrade('%s') to go down.", target)));
-		if (use == MIGR_FOR_DOWNGRADE && up)
+		if (use == MIGR_TARGET_FOR_DOWNGRADE && up)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("downgrade target \"%s\" goes up", target),
 					 errhint("Use migr_upgrade('%s') to go up.", target)));
 		/* Zero steps stay where the database is, however many heads. */
 		if (steps == 0)
-			return resolve_in_scope(graph, scope, "current", target, use);
-		start = current_in_scope(graph, scope, target);
+			return resolve_in_lineage(graph, lineage, "current", target, use);
+		start = current_in_lineage(graph, lineage, target);
 	}
 	else if (strcmp(start_name, "base") == 0)
-		start = position_below(scope->roots);
+		start = position_below(lineage->roots);
 	else if (strcmp(start_name, "head") == 0)
-		start = single_head(graph, scope, target);
+		start = single_head(graph, lineage, target);
 	else if (strcmp(start_name, "heads") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("relative target \"%s\" needs a single starting revision", target),
 				 errhint("Start from \"head\" or from one revision.")));
 	else
-		start = position_at(list_make1_int(revision_in_scope(graph, scope,
-															 start_name)));
+		start = position_at(list_make1_int(revision_in_lineage(graph, lineage,
+															   start_name)));
 
-	return walk(graph, scope, start, steps, up, target);
+	return walk(graph, lineage, start, steps, up, target);
 }
 
 /*
@@ -535,13 +535,13 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 					MigrTargetUse use)
 {
 	const char *at = strchr(target, '@');
-	Scope		scope;
+	Lineage		lineage;
 	MigrPosition *pos;
 
 	if (at == NULL)
 	{
-		make_whole_scope(graph, &scope);
-		return resolve_in_scope(graph, &scope, target, target, use);
+		make_whole_graph(graph, &lineage);
+		return resolve_in_lineage(graph, &lineage, target, target, use);
 	}
 
 	if (at == target || strchr(at + 1, '@') != NULL)
@@ -549,9 +549,9 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid branch target \"%s\"", target),
 				 errhint("A branch target is \"label@target\" or \"revision@target\", as in \"billing@head\".")));
-	make_lineage_scope(graph, pnstrdup(target, at - target), &scope);
-	pos = resolve_in_scope(graph, &scope, at + 1, target, use);
-	pos->lineage = scope.members;
+	make_lineage(graph, pnstrdup(target, at - target), &lineage);
+	pos = resolve_in_lineage(graph, &lineage, at + 1, target, use);
+	pos->lineage = lineage.members;
 	return pos;
 }
 
@@ -562,7 +562,7 @@ migr_resolve_target(const MigrGraph *graph, const char *target,
 List *
 migr_resolve_revisions(const MigrGraph *graph, const char *target)
 {
-	MigrPosition *pos = migr_resolve_target(graph, target, MIGR_FOR_RANGE);
+	MigrPosition *pos = migr_resolve_target(graph, target, MIGR_TARGET_FOR_RANGE);
 
 	if (pos->at == NIL)
 		ereport(ERROR,
