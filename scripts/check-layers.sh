@@ -101,7 +101,11 @@ while read -r name file; do
 done <"$work/defs"
 
 # SQL on migr's tables outside catalog.c.
-sql_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../sql" && pwd)
+sql_dir=$(dirname "${BASH_SOURCE[0]}")/../sql
+if [ ! -d "$sql_dir" ]; then
+    echo "check-layers: $sql_dir is missing (the install scripts name migr's tables)" >&2
+    exit 2
+fi
 tables=$(sed -n 's/^CREATE \(TABLE\|SEQUENCE\) migr\.\([a-z_0-9]*\).*/\2/p' \
     "$sql_dir"/migr--*.sql | sort -u | paste -sd'|')
 if [ -z "$tables" ]; then

@@ -36,7 +36,7 @@
 #              file makes its own nodes ($node->init; $node->start); the
 #              installed migr is what they load.  The cwd is the scratch copy
 #              of test/ (../examples and ../expected are copied beside it,
-#              and ../bin, ../src, ../typedefs.list, ../README.md and the scripts
+#              and ../bin, ../src, ../sql, ../typedefs.list, ../README.md and the scripts
 #              check-layers.sh, indent.sh and lib.sh from the checkout).  MIGR_REPO is the directory
 #              holding these copies (test/, examples/, expected/, bin/), for
 #              tests that run the shell tools: "$ENV{MIGR_REPO}/bin/migr-load".
@@ -160,6 +160,8 @@ done
 copy_to_scratch "$SRC/src" "$REPO"/src/*.c "$REPO"/src/*.h
 copy_to_scratch "$SRC/scripts" "$REPO/scripts/check-layers.sh" "$REPO/scripts/indent.sh" \
     "$REPO/scripts/lib.sh"
+# The layer check reads the names of migr's tables from the install scripts.
+copy_to_scratch "$SRC/sql" "$REPO"/sql/migr--*.sql
 copy_to_scratch "$SRC" "$REPO/typedefs.list" "$REPO/README.md"
 EXTRA_CONF=
 [ -f "$SRC/test/extra.conf" ] && EXTRA_CONF=$SRC/test/extra.conf
