@@ -763,6 +763,25 @@ run_query(MigrQuery q, Datum *values, const char *nulls)
 	return rc;
 }
 
+/*
+ * Run "sql", a statement the query table cannot hold because its arguments
+ * are built per call (the schema record's arrays), and check the SPI result
+ * code it gives.  Must be called inside an owner scope.
+ */
+static void
+exec_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
+		 const char *nulls, int expected)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	int			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls,
+										   false, 0);
+
+	MemoryContextSwitchTo(caller_cxt);	/* as run_query does */
+	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s for \"%s\"",
+			 SPI_result_code_string(rc), sql);
+}
+
 /* Text value of column "col" (1-based) of row "row" of the last result. */
 static char *
 result_text(int row, int col)
@@ -2101,22 +2120,22 @@ migr_catalog_save_schema_record(List *objects, List *schemas,
 		args[i] = nullable_text_array(cols[i]);
 		argtypes[i] = TEXTARRAYOID;
 	}
-	migr_catalog_exec("DELETE FROM migr.schema_record", 0, NULL, NULL, NULL,
-					  SPI_OK_DELETE);
-	migr_catalog_exec("INSERT INTO migr.schema_record"
-					  " (key, kind, schema_name, object_name, parent, def, create_sql,"
-					  "  drop_sql, target, sortkey, subrank, extra, deps)"
-					  " SELECT k, kd, s, o, p, d, c, dr, t, sk::bigint, sr::integer, e, dp"
-					  "   FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-					  "        AS u(k, kd, s, o, p, d, c, dr, t, sk, sr, e, dp)",
-					  13, argtypes, args, NULL, SPI_OK_INSERT);
+	exec_sql("DELETE FROM migr.schema_record", 0, NULL, NULL, NULL,
+			 SPI_OK_DELETE);
+	exec_sql("INSERT INTO migr.schema_record"
+			 " (key, kind, schema_name, object_name, parent, def, create_sql,"
+			 "  drop_sql, target, sortkey, subrank, extra, deps)"
+			 " SELECT k, kd, s, o, p, d, c, dr, t, sk::bigint, sr::integer, e, dp"
+			 "   FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+			 "        AS u(k, kd, s, o, p, d, c, dr, t, sk, sr, e, dp)",
+			 13, argtypes, args, NULL, SPI_OK_INSERT);
 	info[0] = CStringGetTextDatum(operation);
 	info[1] = migr_text_list_to_array(schemas);
-	migr_catalog_exec("INSERT INTO migr.schema_record_info AS i (recorded_at, operation, schemas)"
-					  " VALUES (pg_catalog.now(), $1, $2)"
-					  " ON CONFLICT (one) DO UPDATE SET recorded_at = excluded.recorded_at,"
-					  "   operation = excluded.operation, schemas = excluded.schemas",
-					  2, info_types, info, NULL, SPI_OK_INSERT);
+	exec_sql("INSERT INTO migr.schema_record_info AS i (recorded_at, operation, schemas)"
+			 " VALUES (pg_catalog.now(), $1, $2)"
+			 " ON CONFLICT (one) DO UPDATE SET recorded_at = excluded.recorded_at,"
+			 "   operation = excluded.operation, schemas = excluded.schemas",
+			 2, info_types, info, NULL, SPI_OK_INSERT);
 	return true;
 }
 
@@ -2136,8 +2155,8 @@ migr_catalog_load_schema_record(List **objects, List **schemas,
 	*schemas = NIL;
 	if (!schema_record_exists())
 		return false;
-	migr_catalog_exec("SELECT schemas FROM migr.schema_record_info", 0, NULL,
-					  NULL, NULL, SPI_OK_SELECT);
+	exec_sql("SELECT schemas FROM migr.schema_record_info", 0, NULL,
+			 NULL, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return false;
 	old = MemoryContextSwitchTo(into);
@@ -2146,10 +2165,10 @@ migr_catalog_load_schema_record(List **objects, List **schemas,
 													 &isnull));
 	MemoryContextSwitchTo(old);
 
-	migr_catalog_exec("SELECT key, kind, schema_name, object_name, parent, def,"
-					  "       create_sql, drop_sql, target, sortkey, subrank, extra, deps"
-					  "  FROM migr.schema_record",
-					  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	exec_sql("SELECT key, kind, schema_name, object_name, parent, def,"
+			 "       create_sql, drop_sql, target, sortkey, subrank, extra, deps"
+			 "  FROM migr.schema_record",
+			 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	old = MemoryContextSwitchTo(into);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -2158,21 +2177,21 @@ migr_catalog_load_schema_record(List **objects, List **schemas,
 		char	   *deps;
 
 		CHECK_FOR_INTERRUPTS();
-		o->key = migr_result_text(i, 1);
-		o->kind = migr_result_text(i, 2);
-		o->schema_name = migr_result_text(i, 3);
-		o->object_name = migr_result_text(i, 4);
-		o->parent = migr_result_text(i, 5);
-		o->def = migr_result_text(i, 6);
-		o->create_sql = migr_result_text(i, 7);
-		o->drop_sql = migr_result_text(i, 8);
-		o->target = migr_result_text(i, 9);
+		o->key = result_text(i, 1);
+		o->kind = result_text(i, 2);
+		o->schema_name = result_text(i, 3);
+		o->object_name = result_text(i, 4);
+		o->parent = result_text(i, 5);
+		o->def = result_text(i, 6);
+		o->create_sql = result_text(i, 7);
+		o->drop_sql = result_text(i, 8);
+		o->target = result_text(i, 9);
 		s = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 10);
 		o->sortkey = strtoi64(s, NULL, 10);
 		s = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 11);
 		o->subrank = atoi(s);
-		o->extra = migr_result_text(i, 12);
-		deps = migr_result_text(i, 13);
+		o->extra = result_text(i, 12);
+		deps = result_text(i, 13);
 		while (deps != NULL && *deps != '\0')
 		{
 			char	   *end = strchr(deps, '\n');

@@ -486,7 +486,7 @@ typedef struct MigrPlanStep
 } MigrPlanStep;
 
 extern Bitmapset *migr_plan_stamp_decided(MigrGraph *graph, List *targets,
-										bool purge);
+										  bool purge);
 extern List *migr_plan_steps(MigrGraph *graph, MigrOperation op, List *targets,
 							 bool purge, const char *target_text);
 extern const char *migr_step_script(const MigrRevisionRow *row, bool up);
@@ -705,8 +705,8 @@ typedef struct MigrRegistration
 typedef enum MigrRegisterResult
 {
 	MIGR_REGISTER_NEW,			/* a new revision */
-	MIGR_REGISTER_CHANGED,				/* an existing one changed */
-	MIGR_REGISTER_UNCHANGED				/* identical to what was registered */
+	MIGR_REGISTER_CHANGED,		/* an existing one changed */
+	MIGR_REGISTER_UNCHANGED		/* identical to what was registered */
 } MigrRegisterResult;
 
 extern char *migr_register(const MigrRegistration *reg,
