@@ -442,8 +442,9 @@ migr_execute_plan(MigrRun *run)
 	PG_TRY();
 	{
 		migr_run_steps(run, run->steps, 1);
-		/* what the schema is now, for migr_check() */
-		migr_drift_record(migr_operation_names[run->op]);
+		/* what the schema is now, for migr_check(); a no-op changed nothing */
+		if (run->steps != NIL)
+			migr_drift_record(migr_operation_names[run->op]);
 	}
 	PG_CATCH();
 	{
