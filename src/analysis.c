@@ -363,10 +363,9 @@ migr_statement_existing_object(Node *parsetree, const char *search_path)
 			{
 				RangeVar   *typevar = ((CompositeTypeStmt *) parsetree)->typevar;
 
-				type_name = typevar->schemaname
-					? list_make2(makeString(typevar->schemaname),
-								 makeString(typevar->relname))
-					: list_make1(makeString(typevar->relname));
+				type_name = list_make1(makeString(typevar->relname));
+				if (typevar->schemaname)
+					type_name = lcons(makeString(typevar->schemaname), type_name);
 				break;
 			}
 		default:
