@@ -311,7 +311,7 @@ REVOKE ALL ON FUNCTION migr_autogenerate(text, text, text) FROM PUBLIC;
 -- compares by default, one row per object; migr_check() compares the live
 -- schema with it.  Kept by pg_dump like the rest of the catalog.
 CREATE TABLE migr.schema_record (
-    key         text PRIMARY KEY,
+    key         text NOT NULL,      -- one row per object: describe.c's keys are unique
     kind        text NOT NULL,
     schema_name text NOT NULL,
     object_name text NOT NULL,

@@ -2050,85 +2050,71 @@ schema_record_exists(void)
 										get_namespace_oid("migr", false)));
 }
 
-/* A List of char * as a text[] datum; NULL elements stay NULL. */
-static Datum
-nullable_text_array(List *strings)
-{
-	int			n = list_length(strings);
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	ListCell   *lc;
-
-	foreach(lc, strings)
-	{
-		int			i = foreach_current_index(lc);
-
-		nulls[i] = lfirst(lc) == NULL;
-		elems[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(lfirst(lc));
-	}
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(TEXTOID));
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  TEXTOID, -1, false, TYPALIGN_INT));
-}
+/*
+ * The statement that records the description, around the description query
+ * (%s).  The columns of migr.schema_record, in the order of its rows.
+ */
+#define RECORD_COLUMNS \
+"key, kind, schema_name, object_name, parent, def, create_sql, drop_sql, target, sortkey, subrank, extra, deps"
 
 /*
- * Replace the recorded description with "objects" (MigrObject), the
- * description of "schemas", recorded after "operation".  Call inside an
- * owner scope.  Returns false (recording nothing) on a 0.1 catalog.
+ * When the description differs from the recorded one, the statement
+ * deletes every recorded row and inserts the description (the DELETE sees
+ * the table as it was before the statement, so it does not see the new
+ * rows); when it is the same, it writes nothing.  The two sides are
+ * compared by set operations, whose cost does not depend on the planner's
+ * estimate of the record's size, which is wrong right after a VACUUM of
+ * the empty table.
+ */
+#define RECORD_SCHEMA_SQL \
+"WITH d AS MATERIALIZED (" \
+"  SELECT x.key, x.kind, x.schema_name, x.object_name, x.parent, coalesce(x.def, '') AS def," \
+"         x.create_sql, x.drop_sql, x.target, x.sortkey, x.subrank, x.extra," \
+"         pg_catalog.array_to_string(x.deps, E'\\n') AS deps" \
+"    FROM (%s) AS x (kind, schema_name, object_name, key, parent, def, create_sql, drop_sql," \
+"                   target, sortkey, subrank, extra, deps))," \
+"differs AS MATERIALIZED (" \
+"  SELECT EXISTS (SELECT * FROM d EXCEPT SELECT " RECORD_COLUMNS " FROM migr.schema_record)" \
+"      OR EXISTS (SELECT " RECORD_COLUMNS " FROM migr.schema_record EXCEPT SELECT * FROM d) AS yes)," \
+"gone AS (" \
+"  DELETE FROM migr.schema_record WHERE (SELECT yes FROM differs))" \
+"INSERT INTO migr.schema_record (" RECORD_COLUMNS ")" \
+"SELECT d.* FROM d WHERE (SELECT yes FROM differs)"
+
+/*
+ * Record the description of the live schemas "schemas", after "operation".
+ * "describe_sql" is describe.c's description query (migr_describe_query()):
+ * its rows go from the catalogs to migr.schema_record in one statement,
+ * never through C.  Call inside an owner scope.  Returns false (recording
+ * nothing) on a 0.1 catalog.
  */
 bool
-migr_catalog_save_schema_record(List *objects, List *schemas,
-								const char *operation)
+migr_catalog_record_schema(const char *describe_sql, List *schemas,
+						   const char *operation)
 {
-	List	   *cols[13] = {NIL};
-	Datum		args[13];
-	Oid			argtypes[13];
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1];
 	Datum		info[2];
 	Oid			info_types[2] = {TEXTOID, TEXTARRAYOID};
-	ListCell   *lc;
+	int			guc_level;
 
 	if (!schema_record_exists())
 		return false;
-	foreach(lc, objects)
-	{
-		MigrObject *o = lfirst(lc);
-		StringInfoData deps;
-		ListCell   *lc2;
 
-		initStringInfo(&deps);
-		foreach(lc2, o->deps)
-			appendStringInfo(&deps, "%s%s", deps.len ? "\n" : "", (char *) lfirst(lc2));
-		cols[0] = lappend(cols[0], o->key);
-		cols[1] = lappend(cols[1], o->kind);
-		cols[2] = lappend(cols[2], o->schema_name);
-		cols[3] = lappend(cols[3], o->object_name);
-		cols[4] = lappend(cols[4], o->parent);
-		cols[5] = lappend(cols[5], o->def);
-		cols[6] = lappend(cols[6], o->create_sql);
-		cols[7] = lappend(cols[7], o->drop_sql);
-		cols[8] = lappend(cols[8], o->target);
-		cols[9] = lappend(cols[9], psprintf(INT64_FORMAT, o->sortkey));
-		cols[10] = lappend(cols[10], psprintf("%d", o->subrank));
-		cols[11] = lappend(cols[11], o->extra);
-		cols[12] = lappend(cols[12], deps.data);
-	}
-	for (int i = 0; i < 13; i++)
-	{
-		args[i] = nullable_text_array(cols[i]);
-		argtypes[i] = TEXTARRAYOID;
-	}
-	exec_sql("DELETE FROM migr.schema_record", 0, NULL, NULL, NULL,
-			 SPI_OK_DELETE);
-	exec_sql("INSERT INTO migr.schema_record"
-			 " (key, kind, schema_name, object_name, parent, def, create_sql,"
-			 "  drop_sql, target, sortkey, subrank, extra, deps)"
-			 " SELECT k, kd, s, o, p, d, c, dr, t, sk::bigint, sr::integer, e, dp"
-			 "   FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-			 "        AS u(k, kd, s, o, p, d, c, dr, t, sk, sr, e, dp)",
-			 13, argtypes, args, NULL, SPI_OK_INSERT);
+	/*
+	 * The description is read with an empty search_path, as describe.c does,
+	 * and reads whole catalogs: sequential scans are right.
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_seqscan", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	args[0] = migr_text_list_to_array(schemas);
+	exec_sql(psprintf(RECORD_SCHEMA_SQL, describe_sql), 1, argtypes, args,
+			 NULL, SPI_OK_INSERT);
+	AtEOXact_GUC(true, guc_level);
+
 	info[0] = CStringGetTextDatum(operation);
 	info[1] = migr_text_list_to_array(schemas);
 	exec_sql("INSERT INTO migr.schema_record_info AS i (recorded_at, operation, schemas)"

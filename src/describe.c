@@ -350,6 +350,41 @@ exec_unqualified(const char *sql, int nargs, Oid *argtypes, Datum *values)
 			 SPI_result_code_string(rc));
 }
 
+/*
+ * The description query, with or without the dependencies between the
+ * objects.  $1 is the text[] of the schemas to describe; the columns are
+ * kind, schema_name, object_name, key, parent, def, create_sql, drop_sql,
+ * target, sortkey (int8), subrank (int4), extra and deps (text[]).  It must
+ * run with an empty search_path.  catalog.c records its rows as they are,
+ * without bringing them into C (migr_catalog_record_schema()).
+ */
+const char *
+migr_describe_query(bool with_deps)
+{
+	return with_deps ? DESCRIBE_WITH_DEPS_SQL : DESCRIBE_WITHOUT_DEPS_SQL;
+}
+
+/*
+ * Run the description query of "schemas", with an empty search_path and
+ * sequential scans allowed (an owner scope turns them off; this query reads
+ * whole catalogs).  It is planned at each call, against the catalogs as
+ * they are: a plan kept from a small schema would be slow on a large one.
+ * SPI must be connected.
+ */
+static void
+run_describe(List *schemas, bool with_deps)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	int			guc_level = NewGUCNestLevel();
+
+	(void) set_config_option("enable_seqscan", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	args[0] = migr_text_list_to_array(schemas);
+	exec_unqualified(migr_describe_query(with_deps), 1, argtypes, args);
+	AtEOXact_GUC(true, guc_level);
+}
+
 /* Text of column "col" of row "row" of the last SPI result, or NULL. */
 static char *
 column_text(uint64 row, int col)
@@ -383,14 +418,10 @@ migr_describe_default_schemas(void)
 List *
 migr_describe_schemas(List *schemas, bool with_deps, MemoryContext into)
 {
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		args[1];
 	List	   *result = NIL;
 	MemoryContext caller = CurrentMemoryContext;
 
-	args[0] = migr_text_list_to_array(schemas);
-	exec_unqualified(with_deps ? DESCRIBE_WITH_DEPS_SQL : DESCRIBE_WITHOUT_DEPS_SQL,
-					 1, argtypes, args);
+	run_describe(schemas, with_deps);
 
 	MemoryContextSwitchTo(into);
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -1033,13 +1033,11 @@ migr_drift_record(const char *operation)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	MigrOwnerScope scope;
-	List	   *schemas;
-	List	   *objects;
 
 	migr_owner_begin(&scope);
-	schemas = migr_describe_default_schemas();
-	objects = migr_describe_schemas(schemas, false, cxt);
-	(void) migr_catalog_save_schema_record(objects, schemas, operation);
+	(void) migr_catalog_record_schema(migr_describe_query(false),
+									  migr_describe_default_schemas(),
+									  operation);
 	migr_owner_end(&scope);
 	MemoryContextSwitchTo(cxt);
 }

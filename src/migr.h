@@ -351,11 +351,12 @@ typedef struct MigrObject
 } MigrObject;
 
 /* catalog.c: the description recorded after each operation (drift) */
-extern bool migr_catalog_save_schema_record(List *objects, List *schemas,
-											const char *operation);
+extern bool migr_catalog_record_schema(const char *describe_sql, List *schemas,
+									   const char *operation);
 extern bool migr_catalog_load_schema_record(List **objects, List **schemas,
 											MemoryContext into);
 
+extern const char *migr_describe_query(bool with_deps);
 extern List *migr_describe_default_schemas(void);
 extern List *migr_describe_schemas(List *schemas, bool with_deps,
 								   MemoryContext into);
