@@ -39,6 +39,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -775,6 +776,7 @@ parse_desired(const char *sql)
 {
 	DesiredContext ctx = {sql, 0};
 	ErrorContextCallback errcallback;
+	MigrLineCounter lines = MIGR_LINE_COUNTER_INIT;
 	List	   *raw;
 	List	   *result = NIL;
 	ListCell   *lc;
@@ -801,7 +803,7 @@ parse_desired(const char *sql)
 		}
 		st->number = foreach_current_index(lc) + 1;
 		st->location = start;
-		st->line = migr_line_of(sql, start);
+		st->line = migr_line_at(sql, start, &lines);
 		st->text = pnstrdup(sql + start, len);
 		st->parsetree = rs->stmt;
 
@@ -908,6 +910,15 @@ migr_diff_describe_desired(const char *sql, List *schemas, bool default_schemas,
 				}
 			}
 		}
+
+		/*
+		 * The desired schema's tables are empty: planning parallel builds of
+		 * their indexes costs more than the builds (a setting made inside
+		 * the subtransaction goes with it).
+		 */
+		(void) set_config_option("max_parallel_maintenance_workers", "0",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
 
 		errcallback.callback = desired_error_callback;
 		errcallback.arg = &ctx;

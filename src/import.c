@@ -227,6 +227,9 @@ migr_script_statements(PG_FUNCTION_ARGS)
 	bool		nulls[STATEMENT_COLUMNS];
 	ListCell   *lc;
 	int			next_token = 0;
+	MigrLineCounter lines = MIGR_LINE_COUNTER_INIT;
+	int			chars_counted_to = 0;	/* characters before byte ... */
+	int			chars_before = 0;	/* ... are these many */
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -299,8 +302,13 @@ migr_script_statements(PG_FUNCTION_ARGS)
 
 		memset(nulls, false, sizeof(nulls));
 		values[0] = Int32GetDatum(foreach_current_index(lc) + 1);
-		values[1] = Int32GetDatum(migr_line_of(script, start));
-		values[2] = Int32GetDatum(chars_in(script, start) + 1);
+		values[1] = Int32GetDatum(migr_line_at(script, start, &lines));
+		/* statements come in order: count the characters before each once */
+		if (start < chars_counted_to)
+			chars_counted_to = chars_before = 0;
+		chars_before += chars_in(script + chars_counted_to, start - chars_counted_to);
+		chars_counted_to = start;
+		values[2] = Int32GetDatum(chars_before + 1);
 		values[3] = Int32GetDatum(chars_in(script + start, end - start));
 		values[4] = CStringGetTextDatum(GetCommandTagName(CreateCommandTag(rs->stmt)));
 		if (IsA(rs->stmt, TransactionStmt))

@@ -391,6 +391,16 @@ extern List *migr_parse_script(const char *script, const char *revision,
 							   const char *which);
 extern char *migr_checksum(const char *upgrade, const char *downgrade);
 extern int	migr_line_of(const char *text, int offset);
+
+/* Where migr_line_at() has counted to in a text. */
+typedef struct MigrLineCounter
+{
+	int			offset;
+	int			line;
+} MigrLineCounter;
+
+#define MIGR_LINE_COUNTER_INIT {0, 1}
+extern int	migr_line_at(const char *text, int offset, MigrLineCounter *counter);
 extern int	migr_force_standard_strings(void);
 extern char *migr_psql_text(const char *script, const char *revision,
 							const char *which);

@@ -63,18 +63,12 @@ migr_line_of(const char *text, int offset)
 
 /*
  * Lines of increasing offsets in one text, counted once: "counter" holds
- * the offset and line reached so far (start at {0, 1}).  Asking for the
- * lines of n statements in turn costs one pass over the text, where
- * migr_line_of() for each would cost n passes.
+ * the offset and line reached so far (MIGR_LINE_COUNTER_INIT at first).
+ * Asking for the lines of n statements in turn costs one pass over the
+ * text, where migr_line_of() for each would cost n passes.
  */
-typedef struct LineCounter
-{
-	int			offset;
-	int			line;
-} LineCounter;
-
-static int
-line_at(const char *text, int offset, LineCounter *counter)
+int
+migr_line_at(const char *text, int offset, MigrLineCounter *counter)
 {
 	if (offset < counter->offset)
 	{
@@ -278,7 +272,7 @@ migr_parse_script(const char *script, const char *revision, const char *which)
 	List	   *result = NIL;
 	ListCell   *lc;
 	int			script_len = strlen(script);
-	LineCounter lines = {0, 1};
+	MigrLineCounter lines = MIGR_LINE_COUNTER_INIT;
 	int			guc_level;
 	List	   *cuts;
 
@@ -335,7 +329,7 @@ migr_parse_script(const char *script, const char *revision, const char *which)
 			next_token++;
 		st->location = next_token < ntokens ? tokens[next_token] : rs->stmt_location;
 		st->number = foreach_current_index(lc) + 1;
-		st->line = line_at(script, st->location, &lines);
+		st->line = migr_line_at(script, st->location, &lines);
 		st->text = pnstrdup(script + st->location, Max(end - st->location, 0));
 		st->parsetree = rs->stmt;
 
@@ -428,7 +422,7 @@ migr_psql_text(const char *script, const char *revision, const char *which)
 	int			copied = 0;
 	int			prev_token = 0;
 	int			prev_loc = -1;
-	LineCounter lines = {0, 1};
+	MigrLineCounter lines = MIGR_LINE_COUNTER_INIT;
 
 	initStringInfo(&out);
 	scanner = scanner_init(script, &yyextra, &ScanKeywords, ScanKeywordTokens);
@@ -448,7 +442,7 @@ migr_psql_text(const char *script, const char *revision, const char *which)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("revision \"%s\" cannot be written as a psql script", revision),
 					 errdetail("Line %d of its %s script has a backslash outside literals and comments, which psql takes as a meta-command.",
-							   line_at(script, yylloc, &lines), which)));
+							   migr_line_at(script, yylloc, &lines), which)));
 
 		if (token == ':' && psql_variable_start((unsigned char) script[yylloc + 1]))
 		{
@@ -477,7 +471,7 @@ migr_psql_text(const char *script, const char *revision, const char *which)
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("revision \"%s\" cannot be written as a psql script", revision),
 						 errdetail("Line %d of its %s script has a string literal with a backslash that is %s; psql could read it differently from the server.",
-								   line_at(script, yylloc, &lines), which,
+								   migr_line_at(script, yylloc, &lines), which,
 								   prev_token == NCHAR && prev_loc == yylloc - 1
 								   ? "national (N'...')" : "continued on another line"),
 						 errhint("Register the revision again with the literal written as E'...' in one piece, each backslash doubled; or apply it with migr_upgrade().")));
