@@ -913,8 +913,8 @@ migr_diff_describe_desired(const char *sql, List *schemas, bool default_schemas,
 
 		/*
 		 * The desired schema's tables are empty: planning parallel builds of
-		 * their indexes costs more than the builds (a setting made inside
-		 * the subtransaction goes with it).
+		 * their indexes costs more than the builds (a setting made inside the
+		 * subtransaction goes with it).
 		 */
 		(void) set_config_option("max_parallel_maintenance_workers", "0",
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
