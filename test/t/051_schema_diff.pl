@@ -168,6 +168,35 @@ is($node->safe_psql('postgres', q{SELECT migr_status()->>'drift'}), 'false', 'mi
 my ($rc) = IPC::Run::run([ 'sh', "$repo/bin/migr-check" ], '>', \$out, '2>', \$stderr);
 ok($rc, 'bin/migr-check exits 0') or diag($out . $stderr);
 
+
+# The record is written again only when the schema differs from it: a
+# migration that changes no object leaves its rows as they were (same row
+# versions); one that changes an object writes it, and the record then
+# describes the new schema (no drift), with one row per object.
+my $record_rows = q{SELECT string_agg(xmin::text || ctid::text, ',' ORDER BY key) FROM migr.schema_record};
+my $before = $node->safe_psql('postgres', $record_rows);
+my $recorded_at = $node->safe_psql('postgres', q{SELECT recorded_at FROM migr.schema_record_info});
+$node->safe_psql('postgres', q{
+SELECT migr_revision('data only', 'INSERT INTO users VALUES (3, ''c'', ''c@x'');', 'DELETE FROM users WHERE id = 3;', 'rec1');
+SELECT count(*) FROM migr_upgrade('head');
+});
+is($node->safe_psql('postgres', $record_rows), $before, 'a migration that changes no object does not write the record again');
+isnt($node->safe_psql('postgres', q{SELECT recorded_at FROM migr.schema_record_info}), $recorded_at,
+	'but says when it was recorded again');
+$node->safe_psql('postgres', q{
+SELECT migr_revision('an index', 'CREATE INDEX users_name ON users (name);', 'DROP INDEX users_name;', 'rec2');
+SELECT count(*) FROM migr_upgrade('head');
+});
+isnt($node->safe_psql('postgres', $record_rows), $before, 'one that changes an object writes it');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM migr.schema_record WHERE key = 'index public.users_name'}), '1',
+	'the new object is recorded');
+is($node->safe_psql('postgres', q{SELECT count(*) - count(DISTINCT key) FROM migr.schema_record}), '0', 'once');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM migr_check()}), '0', 'and there is no drift');
+$node->safe_psql('postgres', q{SELECT count(*) FROM migr_downgrade(-1)});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM migr.schema_record WHERE key = 'index public.users_name'}), '0',
+	'a downgrade that drops it removes it from the record');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM migr_check()}), '0', 'with no drift either');
+$node->safe_psql('postgres', q{SELECT count(*) FROM migr_downgrade(-1)});
 # Each ad-hoc change (the DDL guard is off outside production): the object
 # migr_check() reports (kind and name, once; a changed definition may take a
 # drop and a create row), then its upgrade statements undo it.
