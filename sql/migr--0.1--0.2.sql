@@ -30,17 +30,29 @@ LANGUAGE C STABLE;
  * name, kept by pg_upgrade.  Whoever last changed a revision is its
  * registrant.  migr.applied keeps the registrant of the downgrade script it
  * keeps, since that script may differ from the one registered now.
+ *
+ * Beside each registrant, the name its role had then: a role is the
+ * registrant only while the role with that OID still has that name.  A
+ * dump writes a regrole as its role's name, but a dropped role's OID as a
+ * bare number, which the cluster the dump is restored into may have given
+ * to another role; so may a cluster where the role was renamed.  Either
+ * way the registrant is unknown and its scripts do not run.
  * ---------------------------------------------------------------------
  */
 ALTER TABLE migr.revisions ADD COLUMN registrant regrole;
 COMMENT ON COLUMN migr.revisions.registrant IS 'The role that registered (or last changed) the revision: its scripts never run with more privileges than this role has.';
-UPDATE migr.revisions r SET registrant = g.oid
+ALTER TABLE migr.revisions ADD COLUMN registrant_name name;
+COMMENT ON COLUMN migr.revisions.registrant_name IS 'The name registrant had when it registered the revision: the revision''s scripts run only while the role with that OID has this name.';
+UPDATE migr.revisions r SET registrant = g.oid, registrant_name = g.rolname
   FROM pg_catalog.pg_roles g
  WHERE g.rolname OPERATOR(pg_catalog.=) r.created_by;
 
 ALTER TABLE migr.applied ADD COLUMN downgrade_registrant regrole;
 COMMENT ON COLUMN migr.applied.downgrade_registrant IS 'The registrant of the downgrade script kept here: it never runs with more privileges than this role has.';
-UPDATE migr.applied a SET downgrade_registrant = r.registrant
+ALTER TABLE migr.applied ADD COLUMN downgrade_registrant_name name;
+COMMENT ON COLUMN migr.applied.downgrade_registrant_name IS 'The name downgrade_registrant had when it registered the downgrade script kept here.';
+UPDATE migr.applied a SET downgrade_registrant = r.registrant,
+       downgrade_registrant_name = r.registrant_name
   FROM migr.revisions r
  WHERE r.id OPERATOR(pg_catalog.=) a.revision;
 

@@ -120,6 +120,22 @@ typedef struct MigrQueryDef
 	"(SELECT g.oid FROM pg_catalog.pg_roles g WHERE g.rolname = r.created_by)"
 
 /*
+ * A registrant column "role" read with its name column "name": the role,
+ * when a role with that OID still has the name it had when it registered,
+ * and NULL (unknown, so its scripts do not run) otherwise.  A dump keeps
+ * the names of the roles that exist, but a dropped registrant's OID is
+ * dumped as a bare number, which another cluster may have given to
+ * another role.
+ */
+#define VERIFIED_ROLE(role, name) \
+	"(SELECT g.oid::pg_catalog.regrole FROM pg_catalog.pg_roles g" \
+	" WHERE g.oid = " role " AND g.rolname = " name ")"
+
+/* The name of the role "role" (a regrole), to store beside it. */
+#define NAME_OF_ROLE(role) \
+	"(SELECT g.rolname FROM pg_catalog.pg_roles g WHERE g.oid = " role ")"
+
+/*
  * The predicates and joins that several statements share, each written
  * once.  "r" is a row of migr.revisions, "a" its row of migr.applied.
  */
@@ -151,7 +167,8 @@ typedef struct MigrQueryDef
 	"       r.changes, r.destructive_statements, r.destructive," \
 	"       " IS_APPLIED ", a.downgrade, r.transactional, a.checksum,"
 #define REVISION_COLUMNS \
-	REVISION_COLUMNS_COMMON "       r.registrant, a.downgrade_registrant," \
+	REVISION_COLUMNS_COMMON "       " VERIFIED_ROLE("r.registrant", "r.registrant_name") "," \
+	"       " VERIFIED_ROLE("a.downgrade_registrant", "a.downgrade_registrant_name") "," \
 	"       r.filename, r.upgrade_line, r.downgrade_line"
 #define REVISION_COLUMNS_01 \
 	REVISION_COLUMNS_COMMON "       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY "," \
@@ -276,8 +293,10 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	[Q_INSERT_REVISION] = {
 		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
 		"  downgrade, checksum, created_by, depends_on, changes,"
-		"  destructive_statements, destructive, transactional, registrant)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		"  destructive_statements, destructive, transactional, registrant,"
+		"  registrant_name)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+		"         " NAME_OF_ROLE("$13") ")",
 		13, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID,
 		TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID, REGROLEOID},
 		"INSERT INTO migr.revisions (id, down_revision, message, upgrade,"
@@ -295,7 +314,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"   SET down_revision = $2, message = $3, upgrade = $4, downgrade = $5,"
 		"       checksum = $6, depends_on = $7, changes = $8,"
 		"       destructive_statements = $9, destructive = $10,"
-		"       transactional = $11, created_by = $12, registrant = $13"
+		"       transactional = $11, created_by = $12, registrant = $13,"
+		"       registrant_name = " NAME_OF_ROLE("$13")
 		" WHERE id = $1",
 		13, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 			TEXTARRAYOID, TEXTOID, TEXTARRAYOID, BOOLOID, BOOLOID, NAMEOID,
@@ -328,8 +348,9 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_APPLIED_INSERT] = {
 		"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, stamped,"
-		"  downgrade, downgrade_registrant)"
-		" SELECT u.revision, u.checksum, u.applied_at, $4, $5, u.downgrade, u.registrant"
+		"  downgrade, downgrade_registrant, downgrade_registrant_name)"
+		" SELECT u.revision, u.checksum, u.applied_at, $4, $5, u.downgrade, u.registrant,"
+		"        " NAME_OF_ROLE("u.registrant")
 		"   FROM unnest($1::text[], $2::text[], $3::timestamptz[], $6::text[],"
 		"               $7::regrole[])"
 		"        AS u(revision, checksum, applied_at, downgrade, registrant)",
@@ -422,7 +443,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		1, {TEXTARRAYOID}
 	},
 	[Q_REGISTRANT_OF] = {
-		"SELECT registrant FROM migr.revisions WHERE id = $1",
+		"SELECT " VERIFIED_ROLE("registrant", "registrant_name")
+		"  FROM migr.revisions WHERE id = $1",
 		1, {TEXTOID}
 	},
 	/* See migr_catalog_replication(). */
@@ -495,7 +517,8 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_ACCEPT_APPLIED_CHECKSUM] = {
 		"UPDATE migr.applied a SET checksum = $2, downgrade = r.downgrade,"
-		"       downgrade_registrant = r.registrant"
+		"       downgrade_registrant = r.registrant,"
+		"       downgrade_registrant_name = r.registrant_name"
 		"  FROM migr.revisions r"
 		" WHERE a.revision = $1 AND r.id = a.revision",
 		2, {TEXTOID, TEXTOID},
@@ -513,10 +536,12 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 	},
 	[Q_STEP_REGISTRANTS] = {
 		"SELECT s.registrant::oid, min(s.id)"
-		"  FROM (SELECT r.id, r.registrant FROM migr.revisions r"
+		"  FROM (SELECT r.id, " VERIFIED_ROLE("r.registrant", "r.registrant_name") " AS registrant"
+		"          FROM migr.revisions r"
 		"         WHERE r.id = ANY ($1)"
 		"        UNION ALL"
-		"        SELECT a.revision, a.downgrade_registrant FROM migr.applied a"
+		"        SELECT a.revision, " VERIFIED_ROLE("a.downgrade_registrant", "a.downgrade_registrant_name")
+		"          FROM migr.applied a"
 		"         WHERE a.revision = ANY ($2)) s"
 		" GROUP BY 1 ORDER BY 2",
 		2, {TEXTARRAYOID, TEXTARRAYOID},

@@ -295,7 +295,7 @@ refuse_unknown_registrant(const char *revision)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("revision \"%s\" was registered by a role that no longer exists",
 					revision),
-			 errdetail("A script never runs with more privileges than the role that registered it."),
+			 errdetail("A script never runs with more privileges than the role that registered it, which migr recognises by its OID and the name it had then."),
 			 errhint("Have a role with the privileges the script needs register the revision again.")));
 }
 

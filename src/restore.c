@@ -33,6 +33,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -83,7 +84,8 @@ migr_log_make_room(PG_FUNCTION_ARGS)
  * migr.revisions and migr.applied, for rows whose registrant column is at
  * its default (0): a revision's registrant is the role named in created_by,
  * an applied row's downgrade_registrant the registrant of its revision;
- * NULL (unknown) when there is none.
+ * NULL (unknown) when there is none.  The name column beside it gets the
+ * role's name.
  */
 Datum
 migr_restore_registrant(PG_FUNCTION_ARGS)
@@ -130,8 +132,30 @@ migr_restore_registrant(PG_FUNCTION_ARGS)
 		}
 	}
 
-	value = ObjectIdGetDatum(role);
-	isnull = !OidIsValid(role);
-	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &column,
-													 &value, &isnull));
+	/*
+	 * the role, and beside it the name it has (see VERIFIED_ROLE in
+	 * catalog.c)
+	 */
+	{
+		int			columns[2];
+		Datum		values[2];
+		bool		nulls[2];
+		NameData	name;
+
+		columns[0] = column;
+		columns[1] = SPI_fnumber(desc, revisions ? "registrant_name" : "downgrade_registrant_name");
+		if (columns[1] <= 0)
+			elog(ERROR, "migr.restore_registrant() fired on an unexpected table");
+		values[0] = ObjectIdGetDatum(role);
+		nulls[0] = nulls[1] = !OidIsValid(role);
+		if (OidIsValid(role))
+		{
+			namestrcpy(&name, GetUserNameFromId(role, false));
+			values[1] = NameGetDatum(&name);
+		}
+		else
+			values[1] = (Datum) 0;
+		return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 2, columns,
+														 values, nulls));
+	}
 }

@@ -307,6 +307,10 @@ is($node->safe_psql('roles_old',
 is($node->safe_psql('roles_old',
 		q{SELECT string_agg(revision || ':' || downgrade_registrant::text, ',') FROM migr.applied}),
 	'u1:upd_deploy', 'updated: the kept downgrade has its registrant');
+is($node->safe_psql('roles_old',
+		q{SELECT (SELECT string_agg(id || ':' || coalesce(registrant_name::text, '-'), ',' ORDER BY seq) FROM migr.revisions)}
+		  . q{ || ' ' || (SELECT string_agg(revision || ':' || downgrade_registrant_name, ',') FROM migr.applied)}),
+	'u1:upd_deploy,u2:upd_deploy,u3:- u1:upd_deploy', 'updated: the name of each registrant beside it');
 is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step) FROM migr_upgrade('u2')}),
 	'u2', 'updated: the deploy role\'s pending revision applies');
 is($node->safe_psql('roles_old', q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'u_2'}),
@@ -392,6 +396,9 @@ is($node->safe_psql('direct01', $digest_sql), $digest01, '0.1 dump straight into
 is($node->safe_psql('direct01',
 		q{SELECT string_agg(id || ':' || registrant::text, ',' ORDER BY seq) FROM migr.revisions}),
 	'v1:postgres,v2:postgres', '0.1 dump straight into 0.2: the registrants are found by name');
+is($node->safe_psql('direct01',
+		q{SELECT string_agg(id || ':' || registrant_name, ',' ORDER BY seq) FROM migr.revisions}),
+	'v1:postgres,v2:postgres', '0.1 dump straight into 0.2: with their names');
 is($node->safe_psql('direct01', q{SELECT string_agg(revision || ':' || downgrade_registrant::text, ',') FROM migr.applied}),
 	'v1:postgres', '0.1 dump straight into 0.2: so is the kept downgrade\'s');
 is($node->safe_psql('direct01', q{SELECT string_agg(revision, ',') FROM migr_upgrade('head')}),

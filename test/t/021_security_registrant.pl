@@ -15,6 +15,11 @@
 #
 # Item 13: a production downgrade that drops a table or a column holding
 # data needs the destructive acknowledgement, not only the confirmation.
+#
+# Later: a dropped registrant's OID, which pg_dump can only write as a bare
+# number, restored where that OID is the superuser's, must not run the
+# revision as the superuser; nor does a renamed registrant's revision run
+# until the role has its name back.
 
 use strict;
 use warnings;
@@ -224,6 +229,71 @@ SELECT migr_script('base', 'downgrade')});
 			env => { PGOPTIONS => "$env -c migr.allow_destructive=on" });
 		is($res->{rc}, 0, "$label: runs with migr.allow_destructive") or diag($res->{err});
 	}
+}
+
+# --- A dropped registrant's OID, given to another role by a restore ------
+#
+# A dump writes a registrant as its role's name, but a dropped role's OID as
+# a bare number; restored into another cluster, that number may be another
+# role's, here the superuser's.  The revision must stay refused there, as it
+# is where its role was dropped, not run with the superuser's privileges.
+# The restore is real (pg_dump of migr.revisions, psql into a new
+# database); only the collision of OIDs, which cannot be arranged inside
+# one cluster, is made by editing the number in the dump.
+{
+	my $label = "a dropped registrant's OID, another role's after a restore";
+	my $db = new_db('development');
+	su_ok($db, q{
+CREATE ROLE ghost LOGIN;
+GRANT USAGE, CREATE ON SCHEMA public TO ghost;
+GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean, boolean) TO ghost;
+}, $label);
+	my $script = 'ALTER ROLE deploy SUPERUSER; CREATE TABLE public.s2t (i int)';
+	my $res = run_sql($db, 'ghost', "SELECT migr_revision('ghostly', " . q_literal($script) . ", NULL, 's2', '{}')");
+	is($res->{rc}, 0, "$label: the role registers a revision") or diag($res->{err});
+	my $ghost_oid = query($db, q{SELECT oid FROM pg_roles WHERE rolname = 'ghost'});
+	su_ok($db, q{DROP OWNED BY ghost; DROP ROLE ghost;}, $label);
+
+	my ($dump, $err) = ('', '');
+	IPC::Run::run([ 'pg_dump', '--data-only', '--table=migr.revisions', '-h', $node->host, '-p', $node->port,
+			'-U', $su, '-d', $db ], '>', \$dump, '2>', \$err)
+	  or die "pg_dump: $err";
+	like($dump, qr/\t$ghost_oid\tghost\t/, "$label: the dump has the bare OID and the name beside it");
+
+	my $target = new_db('development');
+	my $su_oid = query($target, 'SELECT oid FROM pg_roles WHERE rolname = current_user');
+	(my $restored = $dump) =~ s/\t$ghost_oid\tghost\t/\t$su_oid\tghost\t/;
+	my $file = write_text("restore_$target.sql", $restored);
+	$res = run_file($target, $su, $file);
+	is($res->{rc}, 0, "$label: the dump restores") or diag($res->{err});
+	is(query($target, q{SELECT registrant::text FROM migr.revisions WHERE id = 's2'}), $su,
+		"$label: where the OID is the superuser's");
+	my $before = fingerprint($target);
+	my $pos = log_pos();
+	my $up = run_sql($target, $su, q{SELECT * FROM migr_upgrade('head')});
+	not_superuser($label);
+	refused($up, "$label: the superuser's upgrade", qr/^42501$/);
+	like($up->{err}, qr/revision "s2" was registered by a role that no longer exists/, "$label: saying why");
+	check_log($pos, $su, $target, '42501', "$label: the superuser's upgrade");
+	is(query($target, q{SELECT count(*) FROM pg_class WHERE relname = 's2t'}), '0', "$label: nothing of the script ran");
+	reset_roles(check_unchanged($target, $before, "$label: the superuser's upgrade"));
+
+	# A role renamed after registering is unknown too: its OID no longer
+	# has the name stored beside it.
+	su_ok($db, q{
+CREATE ROLE renamed LOGIN;
+GRANT USAGE, CREATE ON SCHEMA public TO renamed;
+GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], text[], boolean, boolean) TO renamed;
+}, "$label (rename)");
+	$res = run_sql($db, 'renamed', q{SELECT migr_revision('renamed later', 'CREATE TABLE public.s3t (i int)', NULL, 's3', '{}')});
+	is($res->{rc}, 0, "$label (rename): the role registers a revision") or diag($res->{err});
+	su_ok($db, q{ALTER ROLE renamed RENAME TO renamed_now}, "$label (rename)");
+	$up = run_sql($db, $su, q{SELECT * FROM migr_upgrade('s3')});
+	refused($up, "$label (rename): the upgrade", qr/^42501$/);
+	is(query($db, q{SELECT count(*) FROM pg_class WHERE relname = 's3t'}), '0', "$label (rename): nothing ran");
+	su_ok($db, q{ALTER ROLE renamed_now RENAME TO renamed}, "$label (rename)");
+	$up = run_sql($db, $su, q{SELECT * FROM migr_upgrade('s3')});
+	is($up->{rc}, 0, "$label (rename): under its name again, it runs") or diag($up->{err});
 }
 
 done_testing();
