@@ -43,18 +43,45 @@ ALTER TABLE migr.revisions ADD COLUMN registrant regrole;
 COMMENT ON COLUMN migr.revisions.registrant IS 'The role that registered (or last changed) the revision: its scripts never run with more privileges than this role has.';
 ALTER TABLE migr.revisions ADD COLUMN registrant_name name;
 COMMENT ON COLUMN migr.revisions.registrant_name IS 'The name registrant had when it registered the revision: the revision''s scripts run only while the role with that OID has this name.';
+/*
+ * Who registered the scripts a revision has now.  0.1 kept the first
+ * author in created_by, even after another role changed the scripts, but
+ * logged every registration with its role and checksum: the registrant is
+ * the role of the last registration of the revision's present checksum.
+ * Where the log has registrations of the revision but none of these
+ * scripts, who wrote them is not known and the registrant stays unknown
+ * (its scripts do not run until registered again); created_by is taken
+ * only when the log has no registration of the revision at all.  The same
+ * goes for the downgrade kept in migr.applied, by the checksum it ran with.
+ */
+CREATE FUNCTION migr.registrant_01(revision text, checksum text, created_by name)
+RETURNS name
+LANGUAGE sql STABLE
+AS $$
+SELECT CASE WHEN EXISTS (SELECT FROM migr.log l
+                          WHERE l.operation OPERATOR(pg_catalog.=) 'register'
+                            AND l.revision OPERATOR(pg_catalog.=) $1)
+            THEN (SELECT l.current_user_name FROM migr.log l
+                   WHERE l.operation OPERATOR(pg_catalog.=) 'register'
+                     AND l.revision OPERATOR(pg_catalog.=) $1
+                     AND l.checksum OPERATOR(pg_catalog.=) $2
+                   ORDER BY l.id DESC LIMIT 1)
+            ELSE $3 END
+$$;
 UPDATE migr.revisions r SET registrant = g.oid, registrant_name = g.rolname
   FROM pg_catalog.pg_roles g
- WHERE g.rolname OPERATOR(pg_catalog.=) r.created_by;
+ WHERE g.rolname OPERATOR(pg_catalog.=) migr.registrant_01(r.id, r.checksum, r.created_by);
 
 ALTER TABLE migr.applied ADD COLUMN downgrade_registrant regrole;
 COMMENT ON COLUMN migr.applied.downgrade_registrant IS 'The registrant of the downgrade script kept here: it never runs with more privileges than this role has.';
 ALTER TABLE migr.applied ADD COLUMN downgrade_registrant_name name;
 COMMENT ON COLUMN migr.applied.downgrade_registrant_name IS 'The name downgrade_registrant had when it registered the downgrade script kept here.';
-UPDATE migr.applied a SET downgrade_registrant = r.registrant,
-       downgrade_registrant_name = r.registrant_name
-  FROM migr.revisions r
- WHERE r.id OPERATOR(pg_catalog.=) a.revision;
+UPDATE migr.applied a SET downgrade_registrant = g.oid,
+       downgrade_registrant_name = g.rolname
+  FROM migr.revisions r, pg_catalog.pg_roles g
+ WHERE r.id OPERATOR(pg_catalog.=) a.revision
+   AND g.rolname OPERATOR(pg_catalog.=) migr.registrant_01(r.id, a.checksum, r.created_by);
+DROP FUNCTION migr.registrant_01(text, text, name);
 
 /* ---------------------------------------------------------------------
  * offline: steps of migr_script() scripts (issue 9, items 8, 9, 11)
@@ -127,6 +154,7 @@ EXECUTE FUNCTION migr.log_make_room();
  * revision's by the name in created_by, an applied row's from its revision.
  * A 0.2 dump has the columns, NULL where the registrant is unknown, and
  * such a registrant stays unknown.  migr itself always gives the columns.
+ * (The trigger takes created_by only for now: see confirm_registrants.)
  */
 ALTER TABLE migr.revisions ALTER COLUMN registrant SET DEFAULT 0::pg_catalog.oid::pg_catalog.regrole;
 ALTER TABLE migr.applied ALTER COLUMN downgrade_registrant SET DEFAULT 0::pg_catalog.oid::pg_catalog.regrole;
@@ -148,6 +176,24 @@ BEFORE INSERT ON migr.applied
 FOR EACH ROW
 WHEN (NEW.downgrade_registrant OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
 EXECUTE FUNCTION migr.restore_registrant();
+
+/*
+ * Who last registered the scripts of a revision of a 0.1 dump is in its log
+ * (see migr.registrant_01 above), which pg_dump writes after migr.revisions
+ * and migr.applied: restore_registrant leaves each such registrant to
+ * confirm (a role, no name), and once the rows of the log are restored this
+ * trigger makes it the role the log names, or unknown.
+ */
+CREATE FUNCTION migr.confirm_registrants()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'migr_confirm_registrants'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION migr.confirm_registrants() FROM PUBLIC;
+
+CREATE TRIGGER confirm_registrants
+AFTER INSERT ON migr.log
+FOR EACH STATEMENT
+EXECUTE FUNCTION migr.confirm_registrants();
 
 /* ---------------------------------------------------------------------
  * One call deploys any history; failures stay on record (issue 12)

@@ -86,7 +86,9 @@ typedef enum MigrQuery
 	Q_DELETE_IN_PROGRESS,
 	Q_LOG_MAKE_ROOM,
 	Q_PUBLICATIONS,
-	Q_REGISTRANT_OF,
+	Q_CREATOR_OF,
+	Q_CONFIRM_RESTORED_REVISIONS,
+	Q_CONFIRM_RESTORED_APPLIED,
 	Q_SUBSCRIPTIONS,
 	Q_SET_SOURCE,
 	Q_BEGIN_IN_PROGRESS,
@@ -134,6 +136,24 @@ typedef struct MigrQueryDef
 /* The name of the role "role" (a regrole), to store beside it. */
 #define NAME_OF_ROLE(role) \
 	"(SELECT g.rolname FROM pg_catalog.pg_roles g WHERE g.oid = " role ")"
+
+/*
+ * For a row of a 0.1 dump: the name of the role that registered the
+ * scripts with checksum "sum" of revision "rev", by the log (0.1 logged each
+ * registration with its role and checksum, but kept the first author in
+ * created_by even after another role changed the scripts); NULL (not
+ * known) when the log has registrations of the revision but none of these
+ * scripts; "creator" when it has none of the revision at all.  The update
+ * to 0.2 (migr.registrant_01 in sql/migr--0.1--0.2.sql) reads it the same.
+ */
+#define REGISTRANT_BY_LOG(rev, sum, creator) \
+	"(CASE WHEN EXISTS (SELECT FROM migr.log l" \
+	"                    WHERE l.operation = 'register' AND l.revision = " rev ")" \
+	"      THEN (SELECT l.current_user_name FROM migr.log l" \
+	"             WHERE l.operation = 'register' AND l.revision = " rev \
+	"               AND l.checksum = " sum \
+	"             ORDER BY l.id DESC LIMIT 1)" \
+	"      ELSE " creator " END)"
 
 /*
  * The predicates and joins that several statements share, each written
@@ -442,10 +462,33 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"  FROM d ORDER BY started_at",
 		1, {TEXTARRAYOID}
 	},
-	[Q_REGISTRANT_OF] = {
-		"SELECT " VERIFIED_ROLE("registrant", "registrant_name")
-		"  FROM migr.revisions WHERE id = $1",
+	[Q_CREATOR_OF] = {
+		"SELECT g.oid FROM migr.revisions r"
+		"  JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
+		" WHERE r.id = $1",
 		1, {TEXTOID}
+	},
+	/* See migr_catalog_confirm_restored_registrants(). */
+	[Q_CONFIRM_RESTORED_REVISIONS] = {
+		"UPDATE migr.revisions r SET registrant = x.oid, registrant_name = x.rolname"
+		"  FROM (SELECT r2.id, g.oid, g.rolname FROM migr.revisions r2"
+		"          LEFT JOIN pg_catalog.pg_roles g"
+		"            ON g.rolname = " REGISTRANT_BY_LOG("r2.id", "r2.checksum", "r2.created_by")
+		"         WHERE r2.registrant IS NOT NULL AND r2.registrant_name IS NULL) x"
+		" WHERE r.id = x.id",
+		0, {InvalidOid}
+	},
+	[Q_CONFIRM_RESTORED_APPLIED] = {
+		"UPDATE migr.applied a SET downgrade_registrant = x.oid,"
+		"       downgrade_registrant_name = x.rolname"
+		"  FROM (SELECT a2.revision, g.oid, g.rolname FROM migr.applied a2"
+		"          JOIN migr.revisions r ON r.id = a2.revision"
+		"          LEFT JOIN pg_catalog.pg_roles g"
+		"            ON g.rolname = " REGISTRANT_BY_LOG("a2.revision", "a2.checksum", "r.created_by")
+		"         WHERE a2.downgrade_registrant IS NOT NULL"
+		"           AND a2.downgrade_registrant_name IS NULL) x"
+		" WHERE a.revision = x.revision",
+		0, {InvalidOid}
 	},
 	/* See migr_catalog_replication(). */
 	[Q_PUBLICATIONS] = {
@@ -1850,21 +1893,28 @@ migr_catalog_log_make_room(void)
 }
 
 /*
- * The registrant of revision "id"; InvalidOid when it is unknown or there
- * is no such revision.
+ * The role named in created_by of revision "id"; InvalidOid when there is
+ * no such role or revision.
  */
 Oid
-migr_catalog_registrant_of(const char *id)
+migr_catalog_creator_of(const char *id)
 {
 	Datum		value = CStringGetTextDatum(id);
-	bool		isnull;
-	Datum		d;
 
-	run_query(Q_REGISTRANT_OF, &value, NULL);
-	if (SPI_processed == 0)
-		return InvalidOid;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? InvalidOid : DatumGetObjectId(d);
+	run_query(Q_CREATOR_OF, &value, NULL);
+	return SPI_processed == 0 ? InvalidOid : result_oid(0, 1);
+}
+
+/*
+ * Once the log of a 0.1 dump is restored: the registrants that
+ * restore_registrant() left to confirm (a role but no name) become the
+ * roles the log names (REGISTRANT_BY_LOG), with their names, or unknown.
+ */
+void
+migr_catalog_confirm_restored_registrants(void)
+{
+	run_query(Q_CONFIRM_RESTORED_REVISIONS, NULL, NULL);
+	run_query(Q_CONFIRM_RESTORED_APPLIED, NULL, NULL);
 }
 
 /*

@@ -253,7 +253,8 @@ extern void migr_catalog_record_event(const MigrEventRecord *rec,
 									  const MigrCaller *caller);
 extern uint64 migr_catalog_log_make_room(void);
 extern List *migr_catalog_replication(bool subscriptions);
-extern Oid	migr_catalog_registrant_of(const char *id);
+extern Oid	migr_catalog_creator_of(const char *id);
+extern void migr_catalog_confirm_restored_registrants(void);
 extern bool migr_catalog_launched(void);
 extern bool migr_catalog_launch_time(TimestampTz *at);
 extern void migr_catalog_insert_launch(const MigrCaller *caller);

@@ -43,6 +43,7 @@
 
 PG_FUNCTION_INFO_V1(migr_log_make_room);
 PG_FUNCTION_INFO_V1(migr_restore_registrant);
+PG_FUNCTION_INFO_V1(migr_confirm_registrants);
 
 /* The transaction that last made room, see above. */
 static LocalTransactionId room_made_in = InvalidLocalTransactionId;
@@ -82,10 +83,11 @@ migr_log_make_room(PG_FUNCTION_ARGS)
 /*
  * migr.restore_registrant(): the BEFORE INSERT row trigger on
  * migr.revisions and migr.applied, for rows whose registrant column is at
- * its default (0): a revision's registrant is the role named in created_by,
- * an applied row's downgrade_registrant the registrant of its revision;
- * NULL (unknown) when there is none.  The name column beside it gets the
- * role's name.
+ * its default (0), those of a 0.1 dump.  Who registered the scripts a row
+ * has is in the log, which pg_dump writes after these two tables: the row
+ * gets the role named in its revision's created_by and no name, which
+ * VERIFIED_ROLE (catalog.c) does not take, until confirm_registrants()
+ * finds the role in the restored log.  NULL (unknown) when there is none.
  */
 Datum
 migr_restore_registrant(PG_FUNCTION_ARGS)
@@ -96,8 +98,6 @@ migr_restore_registrant(PG_FUNCTION_ARGS)
 	bool		revisions;
 	int			column;
 	Oid			role = InvalidOid;
-	Datum		value;
-	bool		isnull;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -112,50 +112,78 @@ migr_restore_registrant(PG_FUNCTION_ARGS)
 	if (column <= 0)
 		elog(ERROR, "migr.restore_registrant() fired on an unexpected table");
 
+	/*
+	 * For now the role that created the revision, left to confirm (no name
+	 * beside it, so it is not taken yet) once the log is restored: who
+	 * changed the scripts last is in the log, which pg_dump writes after
+	 * migr.revisions and migr.applied.
+	 */
 	if (revisions)
 	{
-		value = heap_getattr(tuple, SPI_fnumber(desc, "created_by"), desc, &isnull);
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, SPI_fnumber(desc, "created_by"),
+										 desc, &isnull);
+
 		if (!isnull)
 			role = get_role_oid(NameStr(*DatumGetName(value)), true);
 	}
 	else
 	{
-		value = heap_getattr(tuple, SPI_fnumber(desc, "revision"), desc, &isnull);
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, SPI_fnumber(desc, "revision"),
+										 desc, &isnull);
+
 		if (!isnull)
 		{
 			MigrOwnerScope scope;
 
 			migr_catalog_open(&scope);
-			role = migr_catalog_registrant_of(TextDatumGetCString(value));
+			role = migr_catalog_creator_of(TextDatumGetCString(value));
 			migr_owner_end(&scope);
 			SPI_finish();
 		}
 	}
 
-	/*
-	 * the role, and beside it the name it has (see VERIFIED_ROLE in
-	 * catalog.c)
-	 */
+	/* the role, its name column left empty: to confirm by the log */
 	{
 		int			columns[2];
-		Datum		values[2];
-		bool		nulls[2];
-		NameData	name;
+		Datum		values[2] = {ObjectIdGetDatum(role), (Datum) 0};
+		bool		nulls[2] = {!OidIsValid(role), true};
 
 		columns[0] = column;
 		columns[1] = SPI_fnumber(desc, revisions ? "registrant_name" : "downgrade_registrant_name");
 		if (columns[1] <= 0)
 			elog(ERROR, "migr.restore_registrant() fired on an unexpected table");
-		values[0] = ObjectIdGetDatum(role);
-		nulls[0] = nulls[1] = !OidIsValid(role);
-		if (OidIsValid(role))
-		{
-			namestrcpy(&name, GetUserNameFromId(role, false));
-			values[1] = NameGetDatum(&name);
-		}
-		else
-			values[1] = (Datum) 0;
 		return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 2, columns,
 														 values, nulls));
 	}
+}
+
+/*
+ * migr.confirm_registrants(): the AFTER INSERT statement trigger on
+ * migr.log.  After a statement that restored rows of the log (those
+ * log_make_room() saw in this transaction), the registrants that
+ * restore_registrant() left to confirm become those the log names.
+ */
+Datum
+migr_confirm_registrants(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "migr.confirm_registrants() must be called as an AFTER INSERT statement trigger");
+
+	if (room_made_in == MyProc->lxid)
+	{
+		MigrOwnerScope scope;
+
+		migr_catalog_open(&scope);
+		migr_catalog_confirm_restored_registrants();
+		migr_owner_end(&scope);
+		SPI_finish();
+	}
+	return PointerGetDatum(NULL);
 }

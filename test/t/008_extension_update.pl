@@ -323,6 +323,59 @@ is($node->safe_psql('roles_old', q{SELECT string_agg(revision, ',' ORDER BY step
 is($node->safe_psql('roles_old', q{SELECT count(*) FROM pg_class WHERE relname IN ('u_1', 'u_2')}),
 	'0', 'updated: their tables are gone');
 
+# 0.1 kept the first author in created_by when another role changed a
+# revision's scripts (issue 9, item 3), but logged each registration with
+# its role and checksum.  The update takes the registrant from the log: a
+# superuser's revision whose scripts a deploy role changed belongs to the
+# deploy role, and runs as it.  The change is made as 0.1's migr_revision
+# made it (the scripts and checksum updated, created_by kept, a
+# 'register' row logged), since the library of 0.2 refuses it.
+my $superuser = $node->safe_psql('postgres', 'SELECT current_user');
+$node->safe_psql('postgres', q{CREATE DATABASE roles_changed});
+$node->safe_psql('roles_changed', q{
+CREATE EXTENSION migr VERSION '0.1';
+SELECT migr_revision('superuser four', 'CREATE TABLE u_4 (i int)', 'DROP TABLE u_4', 'u4', '{}');
+SELECT migr_revision('superuser five', 'CREATE TABLE u_5 (i int)', 'DROP TABLE u_5', 'u5', '{u4}');
+SELECT migr_revision('superuser six', 'CREATE TABLE u_6 (i int)', 'DROP TABLE u_6', 'u6', '{u5}');
+UPDATE migr.revisions
+   SET upgrade = 'ALTER ROLE upd_deploy SUPERUSER; CREATE TABLE u_5 (i int)',
+       checksum = migr.script_checksum('ALTER ROLE upd_deploy SUPERUSER; CREATE TABLE u_5 (i int)', 'DROP TABLE u_5')
+ WHERE id = 'u5';
+INSERT INTO migr.log (operation, revision, checksum, environment, confirmed, session_user_name,
+                      current_user_name, started_at, duration, wal_lsn, xid)
+SELECT 'register', 'u5', checksum, 'development', false, 'upd_deploy', 'upd_deploy', now(), '0',
+       pg_current_wal_insert_lsn(), pg_current_xact_id()
+  FROM migr.revisions WHERE id = 'u5';
+UPDATE migr.revisions
+   SET upgrade = 'CREATE TABLE u_6 (j int)',
+       checksum = migr.script_checksum('CREATE TABLE u_6 (j int)', 'DROP TABLE u_6')
+ WHERE id = 'u6';
+});
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('roles_changed'), '-f', "$dumpdir/roles_changed.dump" ],
+	'0.1 catalog with a changed revision: pg_dump');
+$node->safe_psql('roles_changed', q{ALTER EXTENSION migr UPDATE});
+is($node->safe_psql('roles_changed',
+		q{SELECT string_agg(id || ':' || created_by || ':' || coalesce(registrant::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
+	"u4:$superuser:$superuser,u5:$superuser:upd_deploy,u6:$superuser:-",
+	'updated: the registrant is the last role that registered the scripts, by the log (unknown when no registration has them)');
+$node->safe_psql('roles_changed', q{SELECT count(*) FROM migr_upgrade('u4')});
+($rc, $out, $err) = $node->psql('roles_changed', q{SELECT * FROM migr_upgrade('u5')});
+like($err, qr/permission denied to alter role|must be superuser to alter superuser roles|permission denied/,
+	'updated: run by a superuser, the changed revision runs as the deploy role, which cannot make itself superuser');
+is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'upd_deploy'}), 'f',
+	'updated: the deploy role is not superuser');
+is($node->safe_psql('roles_changed', q{SELECT string_agg(revision, ',') FROM migr.version}), 'u4',
+	'updated: the failed upgrade left the version where it was');
+# The same 0.1 dump restored straight into 0.2: the trigger finds the
+# registrants in the restored log as the update does.
+$node->safe_psql('postgres', 'CREATE DATABASE changed_direct');
+$node->command_ok([ 'pg_restore', '-d', $node->connstr('changed_direct'), "$dumpdir/roles_changed.dump" ],
+	'the 0.1 dump with a changed revision restores into 0.2');
+is($node->safe_psql('changed_direct',
+		q{SELECT string_agg(id || ':' || coalesce(registrant::text, '-') || ':' || coalesce(registrant_name::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
+	"u4:$superuser:$superuser,u5:upd_deploy:upd_deploy,u6:-:-",
+	'0.1 dump straight into 0.2: the registrants by the log, as the update finds them');
+
 # ---------------------------------------------------------------------------
 # offline: a step outside a transaction that failed under 0.1 is still
 # handled after the update: reported, then run again by the same script in

@@ -135,7 +135,9 @@ for my $e (@escapes)
 			qq{CREATE TEMP TABLE log_$role (xid xid8);
 CREATE TRIGGER t BEFORE INSERT ON log_$role FOR EACH ROW EXECUTE FUNCTION migr.log_make_room()},
 			qq{CREATE TEMP TABLE revisions_$role (registrant oid, created_by name);
-CREATE TRIGGER t BEFORE INSERT ON revisions_$role FOR EACH ROW EXECUTE FUNCTION migr.restore_registrant()})
+CREATE TRIGGER t BEFORE INSERT ON revisions_$role FOR EACH ROW EXECUTE FUNCTION migr.restore_registrant()},
+			qq{CREATE TEMP TABLE confirm_$role (xid xid8);
+CREATE TRIGGER t AFTER INSERT ON confirm_$role FOR EACH STATEMENT EXECUTE FUNCTION migr.confirm_registrants()})
 		{
 			my $res = run_sql($db, $role, "BEGIN;\n$sql;\nCOMMIT;");
 			refused($res, "$role: " . (split /\n/, $sql)[-1], qr/^42501$/);
