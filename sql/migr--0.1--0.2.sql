@@ -149,51 +149,13 @@ EXECUTE FUNCTION migr.log_make_room();
 /*
  * A dump of a 0.1 database has no registrant columns: restored into a
  * database with 0.2 (pg_dump's CREATE EXTENSION names no version), its COPY
- * leaves them at their default.  That default, 0 ("-"), says "not in the
- * dump", and the trigger then finds the role as the update above does: a
- * revision's by the name in created_by, an applied row's from its revision.
- * A 0.2 dump has the columns, NULL where the registrant is unknown, and
- * such a registrant stays unknown.  migr itself always gives the columns.
- * (The trigger takes created_by only for now: see confirm_registrants.)
+ * leaves them NULL, and every registrant of such a restore is unknown.  Who
+ * last registered a revision's scripts is only in its log (see
+ * migr.registrant_01 above), which a restore may load after the revisions,
+ * in pieces, or not at all; to get the registrants, create the extension
+ * at 0.1, restore, then update.  A 0.2 dump has the columns, NULL where the
+ * registrant is unknown, and such a registrant stays unknown.
  */
-ALTER TABLE migr.revisions ALTER COLUMN registrant SET DEFAULT 0::pg_catalog.oid::pg_catalog.regrole;
-ALTER TABLE migr.applied ALTER COLUMN downgrade_registrant SET DEFAULT 0::pg_catalog.oid::pg_catalog.regrole;
-
-CREATE FUNCTION migr.restore_registrant()
-RETURNS trigger
-AS 'MODULE_PATHNAME', 'migr_restore_registrant'
-LANGUAGE C;
-REVOKE ALL ON FUNCTION migr.restore_registrant() FROM PUBLIC;
-
-CREATE TRIGGER restore_registrant
-BEFORE INSERT ON migr.revisions
-FOR EACH ROW
-WHEN (NEW.registrant OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
-EXECUTE FUNCTION migr.restore_registrant();
-
-CREATE TRIGGER restore_registrant
-BEFORE INSERT ON migr.applied
-FOR EACH ROW
-WHEN (NEW.downgrade_registrant OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
-EXECUTE FUNCTION migr.restore_registrant();
-
-/*
- * Who last registered the scripts of a revision of a 0.1 dump is in its log
- * (see migr.registrant_01 above), which pg_dump writes after migr.revisions
- * and migr.applied: restore_registrant leaves each such registrant to
- * confirm (a role, no name), and once the rows of the log are restored this
- * trigger makes it the role the log names, or unknown.
- */
-CREATE FUNCTION migr.confirm_registrants()
-RETURNS trigger
-AS 'MODULE_PATHNAME', 'migr_confirm_registrants'
-LANGUAGE C;
-REVOKE ALL ON FUNCTION migr.confirm_registrants() FROM PUBLIC;
-
-CREATE TRIGGER confirm_registrants
-AFTER INSERT ON migr.log
-FOR EACH STATEMENT
-EXECUTE FUNCTION migr.confirm_registrants();
 
 /* ---------------------------------------------------------------------
  * One call deploys any history; failures stay on record (issue 12)

@@ -86,9 +86,6 @@ typedef enum MigrQuery
 	Q_DELETE_IN_PROGRESS,
 	Q_LOG_MAKE_ROOM,
 	Q_PUBLICATIONS,
-	Q_CREATOR_OF,
-	Q_CONFIRM_RESTORED_REVISIONS,
-	Q_CONFIRM_RESTORED_APPLIED,
 	Q_SUBSCRIPTIONS,
 	Q_SET_SOURCE,
 	Q_BEGIN_IN_PROGRESS,
@@ -118,8 +115,6 @@ typedef struct MigrQueryDef
 	const char *sql_01;
 } MigrQueryDef;
 
-#define ROLE_OF_CREATED_BY \
-	"(SELECT g.oid FROM pg_catalog.pg_roles g WHERE g.rolname = r.created_by)"
 
 /*
  * A registrant column "role" read with its name column "name": the role,
@@ -138,7 +133,7 @@ typedef struct MigrQueryDef
 	"(SELECT g.rolname FROM pg_catalog.pg_roles g WHERE g.oid = " role ")"
 
 /*
- * For a row of a 0.1 dump: the name of the role that registered the
+ * On a catalog still at 0.1: the name of the role that registered the
  * scripts with checksum "sum" of revision "rev", by the log (0.1 logged each
  * registration with its role and checksum, but kept the first author in
  * created_by even after another role changed the scripts); NULL (not
@@ -154,6 +149,11 @@ typedef struct MigrQueryDef
 	"               AND l.checksum = " sum \
 	"             ORDER BY l.id DESC LIMIT 1)" \
 	"      ELSE " creator " END)"
+
+/* The same, the role itself. */
+#define ROLE_BY_LOG(rev, sum, creator) \
+	"(SELECT g.oid FROM pg_catalog.pg_roles g" \
+	" WHERE g.rolname = " REGISTRANT_BY_LOG(rev, sum, creator) ")"
 
 /*
  * The predicates and joins that several statements share, each written
@@ -191,7 +191,8 @@ typedef struct MigrQueryDef
 	"       " VERIFIED_ROLE("a.downgrade_registrant", "a.downgrade_registrant_name") "," \
 	"       r.filename, r.upgrade_line, r.downgrade_line"
 #define REVISION_COLUMNS_01 \
-	REVISION_COLUMNS_COMMON "       " ROLE_OF_CREATED_BY ", " ROLE_OF_CREATED_BY "," \
+	REVISION_COLUMNS_COMMON "       " ROLE_BY_LOG("r.id", "r.checksum", "r.created_by") "," \
+	"       " ROLE_BY_LOG("r.id", "a.checksum", "r.created_by") "," \
 	"       NULL::text, NULL::integer, NULL::integer"
 
 #define FROM_REVISION \
@@ -462,34 +463,6 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"  FROM d ORDER BY started_at",
 		1, {TEXTARRAYOID}
 	},
-	[Q_CREATOR_OF] = {
-		"SELECT g.oid FROM migr.revisions r"
-		"  JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
-		" WHERE r.id = $1",
-		1, {TEXTOID}
-	},
-	/* See migr_catalog_confirm_restored_registrants(). */
-	[Q_CONFIRM_RESTORED_REVISIONS] = {
-		"UPDATE migr.revisions r SET registrant = x.oid, registrant_name = x.rolname"
-		"  FROM (SELECT r2.id, g.oid, g.rolname FROM migr.revisions r2"
-		"          LEFT JOIN pg_catalog.pg_roles g"
-		"            ON g.rolname = " REGISTRANT_BY_LOG("r2.id", "r2.checksum", "r2.created_by")
-		"         WHERE r2.registrant IS NOT NULL AND r2.registrant_name IS NULL) x"
-		" WHERE r.id = x.id",
-		0, {InvalidOid}
-	},
-	[Q_CONFIRM_RESTORED_APPLIED] = {
-		"UPDATE migr.applied a SET downgrade_registrant = x.oid,"
-		"       downgrade_registrant_name = x.rolname"
-		"  FROM (SELECT a2.revision, g.oid, g.rolname FROM migr.applied a2"
-		"          JOIN migr.revisions r ON r.id = a2.revision"
-		"          LEFT JOIN pg_catalog.pg_roles g"
-		"            ON g.rolname = " REGISTRANT_BY_LOG("a2.revision", "a2.checksum", "r.created_by")
-		"         WHERE a2.downgrade_registrant IS NOT NULL"
-		"           AND a2.downgrade_registrant_name IS NULL) x"
-		" WHERE a.revision = x.revision",
-		0, {InvalidOid}
-	},
 	/* See migr_catalog_replication(). */
 	[Q_PUBLICATIONS] = {
 		"SELECT DISTINCT pubname::text FROM pg_catalog.pg_publication_tables"
@@ -588,11 +561,15 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"         WHERE a.revision = ANY ($2)) s"
 		" GROUP BY 1 ORDER BY 2",
 		2, {TEXTARRAYOID, TEXTARRAYOID},
-		/* by the name in created_by */
-		"SELECT g.oid, min(r.id)"
-		"  FROM migr.revisions r"
-		"  LEFT JOIN pg_catalog.pg_roles g ON g.rolname = r.created_by"
-		" WHERE r.id = ANY ($1) OR r.id = ANY ($2)"
+		/* by the log (REGISTRANT_BY_LOG) */
+		"SELECT s.registrant, min(s.id)"
+		"  FROM (SELECT r.id, " ROLE_BY_LOG("r.id", "r.checksum", "r.created_by") " AS registrant"
+		"          FROM migr.revisions r"
+		"         WHERE r.id = ANY ($1)"
+		"        UNION ALL"
+		"        SELECT r.id, " ROLE_BY_LOG("r.id", "a.checksum", "r.created_by")
+		"          FROM migr.applied a JOIN migr.revisions r ON r.id = a.revision"
+		"         WHERE a.revision = ANY ($2)) s"
 		" GROUP BY 1 ORDER BY 2"
 	},
 	[Q_ALL_REVISIONS] = {
@@ -1890,31 +1867,6 @@ migr_catalog_log_make_room(void)
 {
 	run_query(Q_LOG_MAKE_ROOM, NULL, NULL);
 	return SPI_processed;
-}
-
-/*
- * The role named in created_by of revision "id"; InvalidOid when there is
- * no such role or revision.
- */
-Oid
-migr_catalog_creator_of(const char *id)
-{
-	Datum		value = CStringGetTextDatum(id);
-
-	run_query(Q_CREATOR_OF, &value, NULL);
-	return SPI_processed == 0 ? InvalidOid : result_oid(0, 1);
-}
-
-/*
- * Once the log of a 0.1 dump is restored: the registrants that
- * restore_registrant() left to confirm (a role but no name) become the
- * roles the log names (REGISTRANT_BY_LOG), with their names, or unknown.
- */
-void
-migr_catalog_confirm_restored_registrants(void)
-{
-	run_query(Q_CONFIRM_RESTORED_REVISIONS, NULL, NULL);
-	run_query(Q_CONFIRM_RESTORED_APPLIED, NULL, NULL);
 }
 
 /*

@@ -49,8 +49,7 @@
  *		schema.c	migr_diff(), migr_check()
  *		guard.c		the DDL lock-down in production (event trigger and
  *					ProcessUtility/executor hooks)
- *		restore.c	the triggers that let a restored dump keep the log and
- *					the registrants
+ *		restore.c	the trigger that lets a restored dump keep the log
  *
  *-------------------------------------------------------------------------
  */
@@ -253,8 +252,6 @@ extern void migr_catalog_record_event(const MigrEventRecord *rec,
 									  const MigrCaller *caller);
 extern uint64 migr_catalog_log_make_room(void);
 extern List *migr_catalog_replication(bool subscriptions);
-extern Oid	migr_catalog_creator_of(const char *id);
-extern void migr_catalog_confirm_restored_registrants(void);
 extern bool migr_catalog_launched(void);
 extern bool migr_catalog_launch_time(TimestampTz *at);
 extern void migr_catalog_insert_launch(const MigrCaller *caller);

@@ -497,7 +497,8 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		lists_equal(existing->depends_on, row->depends_on) &&
 		lists_equal(existing->labels, row->labels) &&
 		existing->destructive == row->destructive &&
-		existing->transactional == row->transactional)
+		existing->transactional == row->transactional &&
+		OidIsValid(existing->registrant))
 		return MIGR_REGISTER_UNCHANGED; /* identical: nothing to do */
 
 	migr_require_confirmation(MIGR_CONFIRM_REGISTER);
@@ -545,6 +546,9 @@ same_as_registered(const MigrRegistration *reg, const MigrRevisionRow *row,
 {
 	if (strcmp(existing->checksum, row->checksum) != 0 ||
 		strcmp(existing->message, row->message) != 0)
+		return false;
+	/* a role registering it again becomes the unknown registrant's successor */
+	if (!OidIsValid(existing->registrant))
 		return false;
 	if (reg->down_revision_given &&
 		!lists_equal(reg->down_revision, existing->parents))

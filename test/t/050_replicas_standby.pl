@@ -107,7 +107,7 @@ my %dry_runs = (
 	'migr_upgrade(text,boolean) dry run'   => q{SELECT * FROM migr_upgrade('head', dry_run => true)},
 	'migr_downgrade(text,boolean) dry run' => q{SELECT * FROM migr_downgrade('a1', dry_run => true)},);
 # Trigger functions are not called by users.
-my @triggers = ('migr.confirm_registrants()', 'migr.ddl_guard()', 'migr.log_make_room()', 'migr.restore_registrant()', 'migr.rewrite_watch()');
+my @triggers = ('migr.ddl_guard()', 'migr.log_make_room()', 'migr.rewrite_watch()');
 
 my $functions = $primary->safe_psql('postgres', q{
 SELECT string_agg(p.oid::regprocedure::text, E'\n' ORDER BY p.oid::regprocedure::text)
