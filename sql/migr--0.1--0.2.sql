@@ -48,29 +48,26 @@ COMMENT ON COLUMN migr.revisions.registrant_name IS 'The name registrant had whe
  * author in created_by, even after another role changed the scripts, but
  * logged every registration with its role and checksum: the registrant is
  * the role of the last registration of the revision's present checksum.
- * Where the log has registrations of the revision but none of these
- * scripts, who wrote them is not known and the registrant stays unknown
- * (its scripts do not run until registered again); created_by is taken
- * only when the log has no registration of the revision at all.  The same
- * goes for the downgrade kept in migr.applied, by the checksum it ran with.
+ * Where the log has no registration of these scripts (in 0.1 every
+ * registration was logged, so the log lost it), who wrote them is not known
+ * and the registrant stays unknown: its scripts do not run until registered
+ * again.  The same goes for the downgrade kept in migr.applied, by the
+ * checksum it ran with.  (catalog.c's REGISTRANT_BY_LOG reads a catalog
+ * still at 0.1 the same way.)
  */
-CREATE FUNCTION migr.registrant_01(revision text, checksum text, created_by name)
+CREATE FUNCTION migr.registrant_01(revision text, checksum text)
 RETURNS name
 LANGUAGE sql STABLE
 AS $$
-SELECT CASE WHEN EXISTS (SELECT FROM migr.log l
-                          WHERE l.operation OPERATOR(pg_catalog.=) 'register'
-                            AND l.revision OPERATOR(pg_catalog.=) $1)
-            THEN (SELECT l.current_user_name FROM migr.log l
-                   WHERE l.operation OPERATOR(pg_catalog.=) 'register'
-                     AND l.revision OPERATOR(pg_catalog.=) $1
-                     AND l.checksum OPERATOR(pg_catalog.=) $2
-                   ORDER BY l.id DESC LIMIT 1)
-            ELSE $3 END
+SELECT l.current_user_name FROM migr.log l
+ WHERE l.operation OPERATOR(pg_catalog.=) 'register'
+   AND l.revision OPERATOR(pg_catalog.=) $1
+   AND l.checksum OPERATOR(pg_catalog.=) $2
+ ORDER BY l.id DESC LIMIT 1
 $$;
 UPDATE migr.revisions r SET registrant = g.oid, registrant_name = g.rolname
   FROM pg_catalog.pg_roles g
- WHERE g.rolname OPERATOR(pg_catalog.=) migr.registrant_01(r.id, r.checksum, r.created_by);
+ WHERE g.rolname OPERATOR(pg_catalog.=) migr.registrant_01(r.id, r.checksum);
 
 ALTER TABLE migr.applied ADD COLUMN downgrade_registrant regrole;
 COMMENT ON COLUMN migr.applied.downgrade_registrant IS 'The registrant of the downgrade script kept here: it never runs with more privileges than this role has.';
@@ -80,8 +77,8 @@ UPDATE migr.applied a SET downgrade_registrant = g.oid,
        downgrade_registrant_name = g.rolname
   FROM migr.revisions r, pg_catalog.pg_roles g
  WHERE r.id OPERATOR(pg_catalog.=) a.revision
-   AND g.rolname OPERATOR(pg_catalog.=) migr.registrant_01(r.id, a.checksum, r.created_by);
-DROP FUNCTION migr.registrant_01(text, text, name);
+   AND g.rolname OPERATOR(pg_catalog.=) migr.registrant_01(r.id, a.checksum);
+DROP FUNCTION migr.registrant_01(text, text);
 
 /* ---------------------------------------------------------------------
  * offline: steps of migr_script() scripts (issue 9, items 8, 9, 11)

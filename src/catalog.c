@@ -104,8 +104,8 @@ typedef enum MigrQuery
 /*
  * A query, and when it differs, its form for a catalog still at 0.1 (the
  * library is updated before ALTER EXTENSION migr UPDATE runs): without the
- * registrant columns, a role is found by the name in created_by, as the
- * update to 0.2 finds it.
+ * registrant columns, a role is found in the log (REGISTRANT_BY_LOG), as
+ * the update to 0.2 finds it.
  */
 typedef struct MigrQueryDef
 {
@@ -137,23 +137,21 @@ typedef struct MigrQueryDef
  * scripts with checksum "sum" of revision "rev", by the log (0.1 logged each
  * registration with its role and checksum, but kept the first author in
  * created_by even after another role changed the scripts); NULL (not
- * known) when the log has registrations of the revision but none of these
- * scripts; "creator" when it has none of the revision at all.  The update
- * to 0.2 (migr.registrant_01 in sql/migr--0.1--0.2.sql) reads it the same.
+ * known) when the log has no registration of these scripts, which in 0.1
+ * means the log lost it.  The update to 0.2 (migr.registrant_01 in
+ * sql/migr--0.1--0.2.sql) reads it the same.  0.1 logged names only: a
+ * role dropped and made again under the name is taken for it.
  */
-#define REGISTRANT_BY_LOG(rev, sum, creator) \
-	"(CASE WHEN EXISTS (SELECT FROM migr.log l" \
-	"                    WHERE l.operation = 'register' AND l.revision = " rev ")" \
-	"      THEN (SELECT l.current_user_name FROM migr.log l" \
-	"             WHERE l.operation = 'register' AND l.revision = " rev \
-	"               AND l.checksum = " sum \
-	"             ORDER BY l.id DESC LIMIT 1)" \
-	"      ELSE " creator " END)"
+#define REGISTRANT_BY_LOG(rev, sum) \
+	"(SELECT l.current_user_name FROM migr.log l" \
+	"  WHERE l.operation = 'register' AND l.revision = " rev \
+	"    AND l.checksum = " sum \
+	"  ORDER BY l.id DESC LIMIT 1)"
 
 /* The same, the role itself. */
-#define ROLE_BY_LOG(rev, sum, creator) \
+#define ROLE_BY_LOG(rev, sum) \
 	"(SELECT g.oid FROM pg_catalog.pg_roles g" \
-	" WHERE g.rolname = " REGISTRANT_BY_LOG(rev, sum, creator) ")"
+	" WHERE g.rolname = " REGISTRANT_BY_LOG(rev, sum) ")"
 
 /*
  * The predicates and joins that several statements share, each written
@@ -191,8 +189,8 @@ typedef struct MigrQueryDef
 	"       " VERIFIED_ROLE("a.downgrade_registrant", "a.downgrade_registrant_name") "," \
 	"       r.filename, r.upgrade_line, r.downgrade_line"
 #define REVISION_COLUMNS_01 \
-	REVISION_COLUMNS_COMMON "       " ROLE_BY_LOG("r.id", "r.checksum", "r.created_by") "," \
-	"       " ROLE_BY_LOG("r.id", "a.checksum", "r.created_by") "," \
+	REVISION_COLUMNS_COMMON "       " ROLE_BY_LOG("r.id", "r.checksum") "," \
+	"       CASE WHEN a.revision IS NOT NULL THEN " ROLE_BY_LOG("r.id", "a.checksum") " END," \
 	"       NULL::text, NULL::integer, NULL::integer"
 
 #define FROM_REVISION \
@@ -296,9 +294,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		"SELECT 1 FROM migr.applied WHERE revision = $1",
 		1, {TEXTOID}
 	},
+	/* by the log, or by migr.applied should the log have lost its rows */
 	[Q_EVER_APPLIED] = {
 		"SELECT 1 FROM migr.log WHERE revision = $1 AND direction = 'up'"
-		" AND error_sqlstate IS NULL LIMIT 1",
+		" AND error_sqlstate IS NULL"
+		" UNION ALL SELECT 1 FROM migr.applied WHERE revision = $1 LIMIT 1",
 		1, {TEXTOID}
 	},
 	[Q_PREFIX] = {
@@ -563,11 +563,11 @@ static const MigrQueryDef query_defs[MIGR_NUM_QUERIES] = {
 		2, {TEXTARRAYOID, TEXTARRAYOID},
 		/* by the log (REGISTRANT_BY_LOG) */
 		"SELECT s.registrant, min(s.id)"
-		"  FROM (SELECT r.id, " ROLE_BY_LOG("r.id", "r.checksum", "r.created_by") " AS registrant"
+		"  FROM (SELECT r.id, " ROLE_BY_LOG("r.id", "r.checksum") " AS registrant"
 		"          FROM migr.revisions r"
 		"         WHERE r.id = ANY ($1)"
 		"        UNION ALL"
-		"        SELECT r.id, " ROLE_BY_LOG("r.id", "a.checksum", "r.created_by")
+		"        SELECT r.id, " ROLE_BY_LOG("r.id", "a.checksum")
 		"          FROM migr.applied a JOIN migr.revisions r ON r.id = a.revision"
 		"         WHERE a.revision = ANY ($2)) s"
 		" GROUP BY 1 ORDER BY 2"
@@ -1426,7 +1426,7 @@ migr_catalog_unacknowledged_destructive(List *ids)
  * scripts of "up_ids" and of the downgrade scripts kept for "down_ids"
  * (applied revisions).  One MigrRegistrantUse per role, naming the
  * least of its revisions' ids, by that id.  On a 0.1 catalog the role is
- * the one named by created_by; a role that no longer exists is 0.
+ * found in the log (REGISTRANT_BY_LOG); an unknown one is 0.
  */
 List *
 migr_catalog_step_registrants(List *up_ids, List *down_ids)

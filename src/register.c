@@ -477,6 +477,20 @@ warn_lint_findings(const char *id, List *statements, const char *search_path)
 }
 
 /*
+ * Does registering "existing" again, unchanged, make the caller its
+ * registrant?  Only when its registrant is unknown (dropped, renamed, or
+ * not in a 0.1 log) and it was never applied: its scripts then run as the
+ * caller's role at most.  An applied revision's scripts stay as they are
+ * (the append-only rule), so loading its file again changes nothing.
+ */
+static bool
+claims_unknown_registrant(const MigrRevisionRow *existing)
+{
+	return !OidIsValid(existing->registrant) &&
+		!migr_catalog_was_ever_applied(existing->id);
+}
+
+/*
  * Store "row" (new, identical, or changed before it was ever applied).
  * "existing" is the stored revision with this id, or NULL.  Says which of
  * the three it was.
@@ -498,7 +512,7 @@ store_revision(MigrRevisionRow *row, MigrRevisionRow *existing,
 		lists_equal(existing->labels, row->labels) &&
 		existing->destructive == row->destructive &&
 		existing->transactional == row->transactional &&
-		OidIsValid(existing->registrant))
+		!claims_unknown_registrant(existing))
 		return MIGR_REGISTER_UNCHANGED; /* identical: nothing to do */
 
 	migr_require_confirmation(MIGR_CONFIRM_REGISTER);
@@ -547,8 +561,7 @@ same_as_registered(const MigrRegistration *reg, const MigrRevisionRow *row,
 	if (strcmp(existing->checksum, row->checksum) != 0 ||
 		strcmp(existing->message, row->message) != 0)
 		return false;
-	/* a role registering it again becomes the unknown registrant's successor */
-	if (!OidIsValid(existing->registrant))
+	if (claims_unknown_registrant(existing))
 		return false;
 	if (reg->down_revision_given &&
 		!lists_equal(reg->down_revision, existing->parents))
