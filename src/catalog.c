@@ -1099,7 +1099,8 @@ migr_catalog_is_head(const char *id)
 }
 
 /*
- * Has this revision ever been applied or stamped (per the log)?  The row of
+ * Has this revision ever been applied or stamped (per the log, or per
+ * migr.applied should the log have lost its rows)?  The row of
  * a step that failed does not count: the step left nothing behind, and its
  * file must be fixable.
  */

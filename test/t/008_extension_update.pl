@@ -303,7 +303,7 @@ $node->safe_psql('roles_old', q{ALTER EXTENSION migr UPDATE});
 is($node->safe_psql('roles_old',
 		q{SELECT string_agg(id || ':' || created_by || ':' || coalesce(registrant::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
 	'u1:upd_deploy:upd_deploy,u2:upd_deploy:upd_deploy,u3:upd_gone:-',
-	'updated: each registrant found by the name in created_by; a dropped role stays unknown');
+	'updated: each registrant found in the log; a dropped role stays unknown');
 is($node->safe_psql('roles_old',
 		q{SELECT string_agg(revision || ':' || downgrade_registrant::text, ',') FROM migr.applied}),
 	'u1:upd_deploy', 'updated: the kept downgrade has its registrant');
@@ -337,6 +337,8 @@ CREATE EXTENSION migr VERSION '0.1';
 SELECT migr_revision('superuser four', 'CREATE TABLE u_4 (i int)', 'DROP TABLE u_4', 'u4', '{}');
 SELECT migr_revision('superuser five', 'CREATE TABLE u_5 (i int)', 'DROP TABLE u_5', 'u5', '{u4}');
 SELECT migr_revision('superuser six', 'CREATE TABLE u_6 (i int)', 'DROP TABLE u_6', 'u6', '{u5}');
+SELECT migr_revision('superuser seven', 'CREATE TABLE u_7 (i int)', 'DROP TABLE u_7', 'u7', '{u6}');
+DELETE FROM migr.log WHERE revision = 'u7';
 UPDATE migr.revisions
    SET upgrade = 'ALTER ROLE upd_deploy SUPERUSER; CREATE TABLE u_5 (i int)',
        checksum = migr.script_checksum('ALTER ROLE upd_deploy SUPERUSER; CREATE TABLE u_5 (i int)', 'DROP TABLE u_5')
@@ -356,8 +358,8 @@ $node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('roles_changed'), '-f
 $node->safe_psql('roles_changed', q{ALTER EXTENSION migr UPDATE});
 is($node->safe_psql('roles_changed',
 		q{SELECT string_agg(id || ':' || created_by || ':' || coalesce(registrant::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
-	"u4:$superuser:$superuser,u5:$superuser:upd_deploy,u6:$superuser:-",
-	'updated: the registrant is the last role that registered the scripts, by the log (unknown when no registration has them)');
+	"u4:$superuser:$superuser,u5:$superuser:upd_deploy,u6:$superuser:-,u7:$superuser:-",
+	'updated: the registrant is the last role that registered the scripts, by the log (unknown when no registration has them, not created_by)');
 $node->safe_psql('roles_changed', q{SELECT count(*) FROM migr_upgrade('u4')});
 ($rc, $out, $err) = $node->psql('roles_changed', q{SELECT * FROM migr_upgrade('u5')});
 like($err, qr/permission denied to alter role|must be superuser to alter superuser roles|permission denied/,
@@ -375,7 +377,7 @@ $node->command_ok([ 'pg_restore', '-d', $node->connstr('changed_restored'), "$du
 $node->safe_psql('changed_restored', q{ALTER EXTENSION migr UPDATE});
 is($node->safe_psql('changed_restored',
 		q{SELECT string_agg(id || ':' || coalesce(registrant::text, '-') || ':' || coalesce(registrant_name::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
-	"u4:$superuser:$superuser,u5:upd_deploy:upd_deploy,u6:-:-",
+	"u4:$superuser:$superuser,u5:upd_deploy:upd_deploy,u6:-:-,u7:-:-",
 	'0.1 dump restored at 0.1 and updated: the registrants by the log');
 # The 0.2 library on the 0.1 catalog (between installing it and ALTER
 # EXTENSION UPDATE) reads the registrants from the log too: the changed
@@ -399,7 +401,7 @@ $node->command_ok([ 'pg_restore', '-d', $node->connstr('changed_direct'), "$dump
 	'the 0.1 dump with a changed revision restores into 0.2');
 is($node->safe_psql('changed_direct',
 		q{SELECT string_agg(id || ':' || coalesce(registrant::text, '-') || ':' || coalesce(registrant_name::text, '-'), ',' ORDER BY seq) FROM migr.revisions}),
-	'u4:-:-,u5:-:-,u6:-:-', '0.1 dump straight into 0.2: every registrant unknown');
+	'u4:-:-,u5:-:-,u6:-:-,u7:-:-', '0.1 dump straight into 0.2: every registrant unknown');
 
 # ---------------------------------------------------------------------------
 # offline: a step outside a transaction that failed under 0.1 is still

@@ -295,10 +295,10 @@ GRANT EXECUTE ON FUNCTION migr_revision(text, text, text, text, text[], text[], 
 	$up = run_sql($db, $su, q{SELECT * FROM migr_upgrade('s3')});
 	is($up->{rc}, 0, "$label (rename): under its name again, it runs") or diag($up->{err});
 
-	# Applied, its registrant renamed again: loading the same revision (a
-	# deploy loads every file each time) changes nothing and is no error;
-	# a pending one registered again unchanged takes its new registrant.
-	su_ok($db, q{ALTER ROLE renamed RENAME TO renamed_now}, "$label (rename)");
+	# Applied and launched (append-only), its registrant renamed again:
+	# loading the same revision (a deploy loads every file each time)
+	# changes nothing and is no error.
+	su_ok($db, q{SELECT migr_launch(); ALTER ROLE renamed RENAME TO renamed_now}, "$label (rename)");
 	my $same = run_sql($db, 'deploy', q{SELECT migr_revision('renamed later', 'CREATE TABLE public.s3t (i int)', NULL, 's3', '{}')});
 	is($same->{rc}, 0, "$label (rename): the applied revision loads again, unchanged") or diag($same->{err});
 	is(query($db, q{SELECT registrant::oid = 'renamed_now'::regrole::oid FROM migr.revisions WHERE id = 's3'}), 't',
