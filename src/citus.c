@@ -268,6 +268,7 @@ may_run_migrations(Oid role)
 	Oid			argtypes[2] = {TEXTOID, BOOLOID};
 	Oid			upgrade;
 	char	   *schema_name;
+	List	   *name;
 
 	if (superuser_arg(role))
 		return true;
@@ -275,9 +276,14 @@ may_run_migrations(Oid role)
 	schema_name = OidIsValid(schema) ? get_namespace_name(schema) : NULL;
 	if (schema_name == NULL)
 		return false;
-	upgrade = LookupFuncName(list_make2(makeString(schema_name),
-										makeString("migr_upgrade")),
-							 2, argtypes, true);
+
+	/*
+	 * the two names built in two statements: list_make2's order is
+	 * unspecified
+	 */
+	name = list_make1(makeString(schema_name));
+	name = lappend(name, makeString("migr_upgrade"));
+	upgrade = LookupFuncName(name, 2, argtypes, true);
 	return OidIsValid(upgrade) &&
 		pg_proc_aclcheck(upgrade, role, ACL_EXECUTE) == ACLCHECK_OK;
 }

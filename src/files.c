@@ -1100,6 +1100,55 @@ template_filename(const char *id, const char *message)
 }
 
 /*
+ * The header of a new migration file from its function's arguments: the
+ * message, which must fit on one header line, and the id when one is
+ * given ("id" NULL: none), checked as an id.
+ */
+static void
+set_new_file_header(MigrFile *file, text *message, text *id)
+{
+	file->message = text_to_cstring(message);
+	if (!fits_header(file->message))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the message of a migration file must fit on one header line"),
+				 errdetail("It has a line break, another control character or spaces at either end.")));
+	if (id != NULL)
+	{
+		file->id = text_to_cstring(id);
+		migr_check_revision_id(file->id, false);
+	}
+}
+
+/*
+ * A fresh id for a new file that has none; one given must not exist yet.
+ * Inside a catalog scope.
+ */
+static void
+set_new_file_id(MigrFile *file)
+{
+	if (file->id == NULL)
+		file->id = migr_generate_revision_id();
+	else if (migr_catalog_revision_exists(file->id) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision \"%s\" already exists", file->id),
+				 errhint("Leave out the id to get a fresh one.")));
+}
+
+/* The new file as the one row (filename, content) of "rsinfo". */
+static void
+emit_new_file(ReturnSetInfo *rsinfo, MigrFile *file)
+{
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	values[0] = CStringGetTextDatum(template_filename(file->id, file->message));
+	values[1] = CStringGetTextDatum(format_file(file));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
  * migr_template(message text, revision text DEFAULT NULL,
  *				 down_revision text[] DEFAULT NULL)
  * RETURNS TABLE (filename text, content text)
@@ -1115,8 +1164,6 @@ migr_template(PG_FUNCTION_ARGS)
 	MigrOwnerScope scope;
 	MigrFile	file = {0};
 	List	   *names = NIL;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
 
 	migr_citus_note_on_worker();
 	if (PG_ARGISNULL(0))
@@ -1127,17 +1174,8 @@ migr_template(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	file.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!fits_header(file.message))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the message of a migration file must fit on one header line"),
-				 errdetail("It has a line break, another control character or spaces at either end.")));
-	if (!PG_ARGISNULL(1))
-	{
-		file.id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		migr_check_revision_id(file.id, false);
-	}
+	set_new_file_header(&file, PG_GETARG_TEXT_PP(0),
+						PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
 	{
 		int			n;
@@ -1156,21 +1194,13 @@ migr_template(PG_FUNCTION_ARGS)
 
 	migr_catalog_open(&scope);
 
-	if (file.id == NULL)
-		file.id = migr_generate_revision_id();
-	else if (migr_catalog_revision_exists(file.id) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("revision \"%s\" already exists", file.id),
-				 errhint("Leave out the id to get a fresh one.")));
+	set_new_file_id(&file);
 	file.down_revision = migr_new_revision_parents(names, !PG_ARGISNULL(2), file.id);
 	file.upgrade = "-- Write the upgrade here: SQL statements, run in the deploy's transaction.\n";
 	file.downgrade = "-- Write the statements that undo the upgrade here, or delete this\n"
 		"-- section if the revision cannot be undone.\n";
 
-	values[0] = CStringGetTextDatum(template_filename(file.id, file.message));
-	values[1] = CStringGetTextDatum(format_file(&file));
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	emit_new_file(rsinfo, &file);
 
 	migr_owner_end(&scope);
 	SPI_finish();
@@ -1196,8 +1226,6 @@ migr_autogenerate(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *rows;
 	ListCell   *lc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
 
 	/* it runs the desired schema's DDL, even though it rolls it back */
 	migr_check_can_change(fcinfo);
@@ -1209,17 +1237,8 @@ migr_autogenerate(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	file.message = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!fits_header(file.message))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the message of a migration file must fit on one header line"),
-				 errdetail("It has a line break, another control character or spaces at either end.")));
-	if (!PG_ARGISNULL(2))
-	{
-		file.id = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		migr_check_revision_id(file.id, false);
-	}
+	set_new_file_header(&file, PG_GETARG_TEXT_PP(0),
+						PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
 
 	/* the differences, read as the caller (it runs the desired SQL) */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1235,13 +1254,7 @@ migr_autogenerate(PG_FUNCTION_ARGS)
 				 errdetail("migr_diff() finds no difference, so there is no migration to write.")));
 
 	migr_catalog_open(&scope);
-	if (file.id == NULL)
-		file.id = migr_generate_revision_id();
-	else if (migr_catalog_revision_exists(file.id) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("revision \"%s\" already exists", file.id),
-				 errhint("Leave out the id to get a fresh one.")));
+	set_new_file_id(&file);
 	file.down_revision = migr_new_revision_parents(NIL, false, file.id);
 	foreach(lc, rows)
 	{
@@ -1251,9 +1264,7 @@ migr_autogenerate(PG_FUNCTION_ARGS)
 	file.upgrade = migr_diff_section(rows, true);
 	file.downgrade = migr_diff_section(rows, false);
 
-	values[0] = CStringGetTextDatum(template_filename(file.id, file.message));
-	values[1] = CStringGetTextDatum(format_file(&file));
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	emit_new_file(rsinfo, &file);
 
 	migr_owner_end(&scope);
 	SPI_finish();

@@ -19,7 +19,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "common/keywords.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -28,7 +27,6 @@
 #include "nodes/parsenodes.h"
 #include "catalog/namespace.h"
 #include "parser/parser.h"
-#include "parser/scanner.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
@@ -44,58 +42,13 @@ PG_FUNCTION_INFO_V1(migr_script_statements);
 /* Columns of migr_script_statements()'s result. */
 #define STATEMENT_COLUMNS 8
 
-/* One token of the script: where it starts and what it is. */
-typedef struct ScriptToken
-{
-	int			offset;
-	int			token;
-} ScriptToken;
-
 /* The statements of a script, as parsed: raw statements and tokens. */
 typedef struct ParsedScript
 {
 	List	   *raw;			/* of RawStmt */
-	ScriptToken *tokens;
+	MigrToken  *tokens;
 	int			ntokens;
 } ParsedScript;
-
-/*
- * Every token of "script", with its offset.  Called only after raw_parser()
- * accepted the script, so the lexer raises nothing here.
- */
-static ScriptToken *
-script_tokens(const char *script, int *ntokens)
-{
-	core_yy_extra_type yyextra;
-	core_YYSTYPE yylval;
-	YYLTYPE		yylloc;
-	core_yyscan_t scanner;
-	int			capacity = 64;
-	ScriptToken *tokens = palloc(sizeof(ScriptToken) * capacity);
-	int			n = 0;
-
-	scanner = scanner_init(script, &yyextra, &ScanKeywords, ScanKeywordTokens);
-	for (;;)
-	{
-		int			token;
-
-		CHECK_FOR_INTERRUPTS();
-		token = core_yylex(&yylval, &yylloc, scanner);
-		if (token == 0)
-			break;
-		if (n == capacity)
-		{
-			capacity *= 2;
-			tokens = repalloc(tokens, sizeof(ScriptToken) * capacity);
-		}
-		tokens[n].offset = yylloc;
-		tokens[n].token = token;
-		n++;
-	}
-	scanner_finish(scanner);
-	*ntokens = n;
-	return tokens;
-}
 
 /*
  * Parse "script" with standard_conforming_strings on, in a subtransaction:
@@ -117,7 +70,8 @@ parse_or_report(const char *script, ErrorData **error)
 		ParsedScript *parsed = palloc0(sizeof(ParsedScript));
 
 		parsed->raw = raw_parser(script, RAW_PARSE_DEFAULT);
-		parsed->tokens = script_tokens(script, &parsed->ntokens);
+		/* accepted by the parser: no psql meta-command, so no error here */
+		parsed->tokens = migr_scan_tokens(script, &parsed->ntokens, NULL);
 		AtEOXact_GUC(true, guc_level);
 		result = parsed;
 		ReleaseCurrentSubTransaction();

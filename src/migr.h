@@ -390,6 +390,16 @@ extern List *migr_parse_script(const char *script, const char *revision,
 extern char *migr_checksum(const char *upgrade, const char *downgrade);
 extern int	migr_line_of(const char *text, int offset);
 
+/* One token of a script, as the server's lexer reads it (script.c). */
+typedef struct MigrToken
+{
+	int			offset;			/* in bytes */
+	int			token;			/* the lexer's token code, or the character */
+} MigrToken;
+
+extern MigrToken *migr_scan_tokens(const char *script, int *ntokens,
+								   List **cuts);
+
 /* Where migr_line_at() has counted to in a text. */
 typedef struct MigrLineCounter
 {

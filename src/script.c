@@ -158,32 +158,33 @@ script_error_callback(void *arg)
 }
 
 /*
- * Scan "script" with the server's lexer.  Returns the byte offset of every
- * token, in order, with the count in *ntokens.  A backslash token is a psql
- * meta-command, which a migration cannot contain.
+ * Scan "script" with the server's lexer.  Returns every token, in order
+ * (its byte offset and its kind), with the count in *ntokens.  A backslash
+ * token is a psql meta-command, which a migration cannot contain.
  *
- * Also returns in *cuts offsets where the script can be cut into pieces
+ * Also returns in *cuts (unless NULL) offsets where the script can be cut into pieces
  * that parse alone, about PARSE_CHUNK_BYTES apart: just after a ";" that
  * ends a statement.  A ";" inside parentheses (CREATE RULE ... DO (...))
  * or inside BEGIN ... END (BEGIN ATOMIC function bodies) does not; the
  * count of BEGIN and CASE against END errs only towards too few cuts, as
  * END is reserved and BEGIN as a name only adds to the count.
  */
-static int *
-scan_tokens(const char *script, int *ntokens, List **cuts)
+MigrToken *
+migr_scan_tokens(const char *script, int *ntokens, List **cuts)
 {
 	core_yy_extra_type yyextra;
 	core_YYSTYPE yylval;
 	YYLTYPE		yylloc;
 	core_yyscan_t scanner;
 	int			capacity = 64;
-	int		   *tokens = palloc(sizeof(int) * capacity);
+	MigrToken  *tokens = palloc(sizeof(MigrToken) * capacity);
 	int			n = 0;
 	int			parens = 0;
 	int			blocks = 0;
 	int			last_cut = 0;
 
-	*cuts = NIL;
+	if (cuts != NULL)
+		*cuts = NIL;
 
 	scanner = scanner_init(script, &yyextra, &ScanKeywords, ScanKeywordTokens);
 	for (;;)
@@ -217,7 +218,7 @@ scan_tokens(const char *script, int *ntokens, List **cuts)
 			blocks++;
 		else if (token == END_P && blocks > 0)
 			blocks--;
-		else if (token == ';' && parens == 0 && blocks == 0 &&
+		else if (token == ';' && parens == 0 && blocks == 0 && cuts != NULL &&
 				 yylloc + 1 - last_cut >= PARSE_CHUNK_BYTES)
 		{
 			last_cut = yylloc + 1;
@@ -226,9 +227,11 @@ scan_tokens(const char *script, int *ntokens, List **cuts)
 		if (n == capacity)
 		{
 			capacity *= 2;
-			tokens = repalloc(tokens, sizeof(int) * capacity);
+			tokens = repalloc(tokens, sizeof(MigrToken) * capacity);
 		}
-		tokens[n++] = yylloc;
+		tokens[n].offset = yylloc;
+		tokens[n].token = token;
+		n++;
 	}
 	scanner_finish(scanner);
 	*ntokens = n;
@@ -265,7 +268,7 @@ migr_parse_script(const char *script, const char *revision, const char *which)
 {
 	ScriptErrorContext ctx;
 	ErrorContextCallback errcallback;
-	int		   *tokens;
+	MigrToken  *tokens;
 	int			ntokens;
 	int			next_token = 0;
 	List	   *raw;
@@ -286,7 +289,7 @@ migr_parse_script(const char *script, const char *revision, const char *which)
 	error_context_stack = &errcallback;
 
 	guc_level = migr_force_standard_strings();
-	tokens = scan_tokens(script, &ntokens, &cuts);
+	tokens = migr_scan_tokens(script, &ntokens, &cuts);
 	if (cuts == NIL)
 		raw = raw_parser(script, RAW_PARSE_DEFAULT);
 	else
@@ -325,9 +328,9 @@ migr_parse_script(const char *script, const char *revision, const char *which)
 		CHECK_FOR_INTERRUPTS();
 
 		/* The statement's text starts at its first token. */
-		while (next_token < ntokens && tokens[next_token] < rs->stmt_location)
+		while (next_token < ntokens && tokens[next_token].offset < rs->stmt_location)
 			next_token++;
-		st->location = next_token < ntokens ? tokens[next_token] : rs->stmt_location;
+		st->location = next_token < ntokens ? tokens[next_token].offset : rs->stmt_location;
 		st->number = foreach_current_index(lc) + 1;
 		st->line = migr_line_at(script, st->location, &lines);
 		st->text = pnstrdup(script + st->location, Max(end - st->location, 0));
